@@ -1,0 +1,7 @@
+"""`python -m omnioffer` runs the CLI."""
+
+import sys
+
+from omnioffer.cli import main
+
+sys.exit(main())

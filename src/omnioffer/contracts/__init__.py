@@ -1,0 +1,1 @@
+"""Data contract v1: table schemas, loading and validation of history files."""

@@ -1,0 +1,236 @@
+"""Row-level contract checks as lazy polars queries over a 1-based row index.
+
+A `Check` is a scalar `count` over a `source` frame plus a `rows` query giving the
+offending (row, message) pairs in row order; validate.py batches the counts and
+fetches rows only for checks that fail. Nothing here collects data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from omnioffer.contracts.load import typed_columns
+from omnioffer.contracts.problems import FILE_ROW, NO_COLUMN
+from omnioffer.contracts.schema import (
+    EVENT_TYPES,
+    EVENTS,
+    ITEM_EVENT_TYPES,
+    OFFER_EVENT_TYPES,
+    Kind,
+    TableSpec,
+)
+
+ROW = "__row"
+MESSAGE = "message"
+RAW = "__raw_"
+VALUE = "__value"
+PRIMARY_KEYED = ("items", "offers", "customers")
+_PARSE_MESSAGES = {
+    Kind.INT: "not an integer",
+    Kind.FLOAT: "not a number",
+    Kind.BOOL: "not a boolean (true/false/1/0/yes/no)",
+    Kind.TIMESTAMP: "unparseable timestamp",
+}
+
+
+@dataclass(frozen=True)
+class TableFrame:
+    """One table ready for row checks: typed columns, raw text of parsed ones, a row index."""
+
+    spec: TableSpec
+    path: Path
+    names: tuple[str, ...]
+    kinds: dict[str, Kind]
+    frame: pl.LazyFrame
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True, eq=False)
+class Check:
+    """A count over `source` and the offending rows; identity-hashed so it can key a dict."""
+
+    file: str
+    column: str
+    source: pl.LazyFrame
+    count: pl.Expr
+    rows: pl.LazyFrame
+    files: tuple[str, ...]
+    path: Path | None = None
+
+
+def table_frame(spec: TableSpec, path: Path, raw: pl.LazyFrame) -> TableFrame:
+    """Index rows from 1 and keep each parsed column's raw value beside its typed one."""
+    schema = raw.collect_schema()
+    kinds = {n: c.kind for n in schema if (c := spec.column(n)) is not None}
+    raws = [pl.col(n).alias(RAW + n) for n, k in kinds.items() if k in _PARSE_MESSAGES]
+    frame = raw.with_row_index(ROW, offset=1).select(ROW, *raws, *typed_columns(spec, schema))
+    return TableFrame(spec, path, tuple(schema.names()), kinds, frame)
+
+
+def row_checks(frames: dict[str, TableFrame], channels: Sequence[str]) -> list[Check]:
+    """Every row check that applies to the tables present, table checks before references."""
+    checks: list[Check] = []
+    for tf in frames.values():
+        checks += _value_checks(tf)
+        if tf.spec.required_file:
+            checks.append(_no_rows(tf))
+        if tf.spec is EVENTS:
+            checks += _event_checks(tf, channels)
+        if tf.name in PRIMARY_KEYED and tf.spec.required_columns[0] in tf.names:
+            checks.append(_duplicates(tf, tf.spec.required_columns[0]))
+        if tf.name == "offers":
+            checks += _offer_checks(tf, channels)
+    return checks + _reference_checks(frames)
+
+
+def _no_rows(tf: TableFrame) -> Check:
+    """A required table with a header and no data rows has nothing to learn from."""
+    rows = pl.LazyFrame({ROW: [FILE_ROW], MESSAGE: ["no data rows"]})
+    return Check(tf.file, NO_COLUMN, tf.frame, pl.len() == 0, rows, (tf.file,), tf.path)
+
+
+def _mask(tf: TableFrame, column: str, bad: pl.Expr, message: pl.Expr) -> Check:
+    bad = bad.fill_null(False)
+    rows = tf.frame.filter(bad).select(ROW, message.alias(MESSAGE))
+    return Check(tf.file, column, tf.frame, bad.sum(), rows, (tf.file,), tf.path)
+
+
+def _quoted(label: str, value: pl.Expr) -> pl.Expr:
+    """`label 'value'`, the value cut short so one bad cell cannot flood the report."""
+    text = value.cast(pl.String).str.slice(0, 60)
+    return pl.concat_str(pl.lit(f"{label} '"), text, pl.lit("'"))
+
+
+def _blank(name: str) -> pl.Expr:
+    col = pl.col(name)
+    return col.is_null() | (col.str.strip_chars() == "")
+
+
+def _value_checks(tf: TableFrame) -> list[Check]:
+    """Required values present; typed columns parse (the raw value was there, parsing failed)."""
+    checks: list[Check] = []
+    for name, kind in tf.kinds.items():
+        raw = pl.col(RAW + name)
+        present = raw.is_not_null()
+        if tf.frame.collect_schema().get(RAW + name) == pl.String:
+            present = present & (raw.str.strip_chars() != "")
+        missing = ~present if kind in _PARSE_MESSAGES else _blank(name)
+        if name in tf.spec.required_columns:
+            checks.append(_mask(tf, name, missing, pl.lit("missing value")))
+        if kind in _PARSE_MESSAGES:
+            typed = pl.col(name)
+            broken = typed.is_null()
+            if kind is Kind.FLOAT:
+                broken = broken | ~typed.is_finite()
+            checks.append(_mask(tf, name, present & broken, _quoted(_PARSE_MESSAGES[kind], raw)))
+    return checks
+
+
+def _event_checks(tf: TableFrame, channels: Sequence[str]) -> list[Check]:
+    """Vocabularies, the item/offer/customer each event type needs, quantity, event_id."""
+    event_type, channel = pl.col("event_type"), pl.col("channel")
+    checks = [
+        _mask(
+            tf,
+            "event_type",
+            ~event_type.is_in(EVENT_TYPES),
+            _quoted("unknown event_type", event_type),
+        ),
+        _mask(tf, "channel", ~channel.is_in(list(channels)), _quoted("unknown channel", channel)),
+    ]
+    for types, column in ((ITEM_EVENT_TYPES, "item_id"), (OFFER_EVENT_TYPES, "offer_id")):
+        needs = event_type.is_in(types) & _blank(column)
+        checks.append(
+            _mask(tf, column, needs, pl.concat_str(event_type, pl.lit(f" event without {column}")))
+        )
+    if any(all(n in tf.names for n in group) for group in EVENTS.any_of):
+        anonymous = _blank("customer_id") & (_blank("id_type") | _blank("id_value"))
+        checks.append(
+            _mask(tf, "customer_id", anonymous, pl.lit("no customer_id and no id_type + id_value"))
+        )
+    quantity = pl.col("quantity")
+    checks.append(
+        _mask(tf, "quantity", quantity < 1, _quoted("quantity must be >= 1, got", quantity))
+    )
+    if "event_id" in tf.names:
+        checks.append(_duplicates(tf, "event_id"))
+    return checks
+
+
+def _duplicates(tf: TableFrame, key: str) -> Check:
+    """Each repeat of a key after its first row, naming that first row."""
+    col = pl.col(key)
+    count = col.drop_nulls().len() - col.drop_nulls().n_unique()
+    first = pl.col(ROW).min().over(key)
+    rows = (
+        tf.frame.select(ROW, key)
+        .filter(col.is_not_null())
+        .with_columns(first.alias("__first"))
+        .filter(pl.col(ROW) != pl.col("__first"))
+        .sort(ROW)
+        .select(
+            ROW,
+            pl.format("duplicate {} '{}' (first at row {})", pl.lit(key), col, "__first").alias(
+                MESSAGE
+            ),
+        )
+    )
+    return Check(tf.file, key, tf.frame, count, rows, (tf.file,), tf.path)
+
+
+def _offer_checks(tf: TableFrame, channels: Sequence[str]) -> list[Check]:
+    """Offer windows run forward; listed channels are known ones (empty list = all)."""
+    checks = [_mask(tf, "end", pl.col("start") > pl.col("end"), pl.lit("end is before start"))]
+    if "channels" in tf.names:
+        values = _exploded(tf, "channels")
+        bad = values.filter(~pl.col(VALUE).is_in(list(channels)))
+        message = _quoted("unknown channel", pl.col(VALUE))
+        checks.append(_listed(tf, "channels", bad, message, (tf.file,)))
+    return checks
+
+
+def _exploded(tf: TableFrame, column: str) -> pl.LazyFrame:
+    """(row, value) for every non-empty value of a list or text column."""
+    values = tf.frame.select(ROW, pl.col(column).alias(VALUE))
+    if tf.kinds.get(column) is Kind.LIST:
+        values = values.explode(VALUE)
+    return values.filter(~_blank(VALUE))
+
+
+def _listed(
+    tf: TableFrame, column: str, bad: pl.LazyFrame, message: pl.Expr, files: tuple[str, ...]
+) -> Check:
+    """A check over (row, value) pairs, e.g. the values of a list cell."""
+    rows = bad.sort(ROW, VALUE).select(ROW, message.alias(MESSAGE))
+    return Check(tf.file, column, bad, pl.len(), rows, files)
+
+
+def _reference_checks(frames: dict[str, TableFrame]) -> list[Check]:
+    """Offers and offer_items may only name items and offers that exist (when those files do)."""
+    wanted = (
+        ("offers", "items", "items", "item_id"),
+        ("offer_items", "item_id", "items", "item_id"),
+        ("offer_items", "offer_id", "offers", "offer_id"),
+    )
+    checks: list[Check] = []
+    for table, column, target, key in wanted:
+        tf, ref = frames.get(table), frames.get(target)
+        if tf is None or ref is None or column not in tf.names or key not in ref.names:
+            continue
+        known = ref.frame.select(pl.col(key).alias(VALUE)).drop_nulls().unique()
+        bad = _exploded(tf, column).join(known, on=VALUE, how="anti")
+        unknown = _quoted(f"unknown {key.removesuffix('_id')}", pl.col(VALUE))
+        message = pl.concat_str(unknown, pl.lit(f" (not in {ref.file})"))
+        checks.append(_listed(tf, column, bad, message, (tf.file, ref.file)))
+    return checks

@@ -1,0 +1,175 @@
+"""Candidate items per (customer, channel): the union of several cheap sources.
+
+Sources: ALS top-N, the customer's own purchase history, items viewed or carted
+recently, items similar to the last purchases, global and per-channel
+popularity. The ranker then orders this union; its recall caps the ranker's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import polars as pl
+
+from training.cf import CFModel
+from training.popularity import popular_items, popular_items_by_channel, repurchase_scores
+from training.prep.interactions import Interactions
+from training.snapshot import Snapshot
+
+SOURCES: tuple[str, ...] = ("als", "history", "recent", "related", "popular", "popular_channel")
+
+
+@dataclass(frozen=True)
+class CandidateConfig:
+    n_als: int = 100
+    n_history: int = 50
+    n_recent: int = 20
+    recent_days: int = 14
+    n_related: int = 10
+    related_seeds: int = 3
+    n_popular: int = 50
+    popular_days: int = 28
+
+
+def als_candidates(customers: list[str], inter: Interactions, cf: CFModel, n: int) -> pl.DataFrame:
+    """ALS top-n for customers known to the model: (customer_key, item_id, als_rank)."""
+    known = [c for c in customers if c in inter.customers]
+    if not known:
+        return pl.DataFrame(
+            schema={"customer_key": pl.String, "item_id": pl.String, "als_rank": pl.Int64}
+        )
+    ids, _ = cf.recommend(inter.customers.indices(known), n)
+    item_ids = np.asarray(inter.items.ids, dtype=object)[ids.ravel()]
+    return pl.DataFrame(
+        {
+            "customer_key": np.repeat(np.asarray(known, dtype=object), ids.shape[1]),
+            "item_id": item_ids,
+            "als_rank": np.tile(np.arange(1, ids.shape[1] + 1, dtype=np.int64), len(known)),
+        },
+        schema={"customer_key": pl.String, "item_id": pl.String, "als_rank": pl.Int64},
+    )
+
+
+def recent_candidates(
+    hist: pl.LazyFrame, cutoff: datetime, config: CandidateConfig
+) -> pl.DataFrame:
+    """Items viewed or carted in the last `recent_days`, newest first."""
+    return (
+        hist.filter(
+            pl.col("event_type").is_in(["view", "add_to_cart"])
+            & (pl.col("timestamp") >= cutoff - timedelta(days=config.recent_days))
+            & (pl.col("timestamp") < cutoff)
+        )
+        .group_by("customer_key", "item_id")
+        .agg(pl.col("timestamp").max().alias("last"))
+        .sort(["customer_key", "last"], descending=[False, True])
+        .group_by("customer_key", maintain_order=True)
+        .head(config.n_recent)
+        .select("customer_key", "item_id")
+        .collect()
+    )
+
+
+def related_candidates(
+    hist: pl.LazyFrame, cutoff: datetime, inter: Interactions, cf: CFModel, config: CandidateConfig
+) -> pl.DataFrame:
+    """Items most similar (ALS item factors) to each customer's last purchased items."""
+    seeds = (
+        hist.filter((pl.col("event_type") == "purchase") & (pl.col("timestamp") < cutoff))
+        .group_by("customer_key", "item_id")
+        .agg(pl.col("timestamp").max().alias("last"))
+        .sort(["customer_key", "last"], descending=[False, True])
+        .group_by("customer_key", maintain_order=True)
+        .head(config.related_seeds)
+        .collect()
+    )
+    seed_items = seeds.get_column("item_id").unique().sort().to_list()
+    seed_idx = inter.items.indices(seed_items)
+    keep = seed_idx >= 0
+    if not keep.any():
+        return pl.DataFrame(schema={"customer_key": pl.String, "item_id": pl.String})
+    similar = cf.similar_items(seed_idx[keep], config.n_related)
+    item_ids = np.asarray(inter.items.ids, dtype=object)
+    neighbours = pl.DataFrame(
+        {
+            "seed": np.repeat(np.asarray(seed_items, dtype=object)[keep], similar.shape[1]),
+            "item_id": item_ids[similar.ravel()],
+        },
+        schema={"seed": pl.String, "item_id": pl.String},
+    )
+    return (
+        seeds.select("customer_key", pl.col("item_id").alias("seed"))
+        .join(neighbours, on="seed")
+        .select("customer_key", "item_id")
+        .unique()
+    )
+
+
+def generate_candidates(
+    groups: pl.DataFrame, snap: Snapshot, *, config: CandidateConfig | None = None
+) -> pl.DataFrame:
+    """Candidates for each (customer_key, channel) group, one row per item.
+
+    Popularity uses everyone's history in the snapshot. Columns: customer_key,
+    channel, item_id, a boolean `src_<source>` per source, and als_rank (null
+    when not in the ALS top-N).
+    """
+    config = config or CandidateConfig()
+    hist, cutoff, inter, cf = snap.hist, snap.cutoff, snap.inter, snap.cf
+    customers = groups.get_column("customer_key").unique().sort().to_list()
+    mine = hist.filter(pl.col("customer_key").is_in(customers))
+    als = als_candidates(customers, inter, cf, config.n_als)
+    per_customer = {
+        "als": als,
+        "history": repurchase_scores(mine, cutoff, n=config.n_history),
+        "recent": recent_candidates(mine, cutoff, config),
+        "related": related_candidates(mine, cutoff, inter, cf, config),
+    }
+    frames = [
+        groups.join(df.select("customer_key", "item_id"), on="customer_key").with_columns(
+            source=pl.lit(name)
+        )
+        for name, df in per_customer.items()
+    ]
+    popular = popular_items(hist, cutoff, days=config.popular_days, n=config.n_popular)
+    frames.append(
+        groups.join(popular.select("item_id"), how="cross").with_columns(source=pl.lit("popular"))
+    )
+    by_channel = popular_items_by_channel(
+        hist, cutoff, days=config.popular_days, n=config.n_popular
+    )
+    frames.append(
+        groups.join(by_channel.select("channel", "item_id"), on="channel").with_columns(
+            source=pl.lit("popular_channel")
+        )
+    )
+    return _combine(frames, als)
+
+
+def _combine(frames: list[pl.DataFrame], als: pl.DataFrame) -> pl.DataFrame:
+    long = pl.concat([f.select("customer_key", "channel", "item_id", "source") for f in frames])
+    flags = [(pl.col("source") == s).any().alias(f"src_{s}") for s in SOURCES]
+    return (
+        long.group_by("customer_key", "channel", "item_id")
+        .agg(flags)
+        .join(als, on=["customer_key", "item_id"], how="left")
+        .sort("customer_key", "channel", "item_id")
+    )
+
+
+def candidate_recall(candidates: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float]:
+    """Share of true (customer_key, channel, item_id) rows each source contains, and all."""
+    if truth.height == 0:
+        return {name: 0.0 for name in (*SOURCES, "all")}
+    hits = (
+        truth.select("customer_key", "channel", "item_id")
+        .unique()
+        .join(candidates, on=["customer_key", "channel", "item_id"], how="left")
+    )
+    shares = hits.select(
+        *(pl.col(f"src_{s}").fill_null(False).mean().alias(s) for s in SOURCES),
+        pl.col("src_als").is_not_null().mean().alias("all"),
+    )
+    return {name: float(value) for name, value in shares.row(0, named=True).items()}

@@ -1,0 +1,25 @@
+"""Offline evaluation: top-k ranking metrics over padded recommendation matrices."""
+
+from training.evaluate.metrics import (
+    METRICS,
+    drop_users_without_relevant,
+    hit_at_k,
+    map_at_k,
+    mean_metrics,
+    ndcg_at_k,
+    parse_metric,
+    precision_at_k,
+    recall_at_k,
+)
+
+__all__ = [
+    "METRICS",
+    "drop_users_without_relevant",
+    "hit_at_k",
+    "map_at_k",
+    "mean_metrics",
+    "ndcg_at_k",
+    "parse_metric",
+    "precision_at_k",
+    "recall_at_k",
+]

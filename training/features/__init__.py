@@ -1,0 +1,1 @@
+"""Ranker features: one row per candidate, named columns, float32."""

@@ -1,0 +1,113 @@
+"""Item-ranker features for candidate (customer, channel, item) rows.
+
+Every feature has an explicit fill value for "no history", so the exported ONNX
+model never has to agree with LightGBM about missing-value routing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from training.candidates import SOURCES
+from training.cf import CFModel
+from training.features.history import (
+    channel_item_popularity,
+    customer_category_stats,
+    customer_item_stats,
+    customer_stats,
+    item_stats,
+)
+from training.prep.interactions import Interactions
+from training.snapshot import Snapshot
+
+NEVER = 9_999.0  # "days since" for something that never happened
+
+_FILL: dict[str, float] = {
+    "cf_score": 0.0,
+    "als_rank": 1_000.0,
+    **{f"src_{s}": 0.0 for s in SOURCES},
+    "ci_qty": 0.0,
+    "ci_n": 0.0,
+    "ci_days_since": NEVER,
+    "ci_interval": NEVER,
+    "ci_due": -1.0,
+    "ci_views_recent": 0.0,
+    "ci_carts_recent": 0.0,
+    "ci_days_since_seen": NEVER,
+    "ci_same_channel": 0.0,
+    "cc_qty": 0.0,
+    "cc_n": 0.0,
+    "cc_days_since": NEVER,
+    "cc_interval": NEVER,
+    "cc_due": -1.0,
+    "cc_share": 0.0,
+    "it_price": 0.0,
+    "it_pop28": 0.0,
+    "it_pop7": 0.0,
+    "it_pop_all": 0.0,
+    "it_trend": 0.0,
+    "it_repeat_rate": 0.0,
+    "ch_pop": 0.0,
+    "ch_share": 0.0,
+    "cu_recency": NEVER,
+    "cu_frequency": 0.0,
+    "cu_monetary": 0.0,
+    "cu_distinct_items": 0.0,
+    "price_ratio": 1.0,
+    "channel_code": -1.0,
+}
+
+
+def item_feature_names(channels: Sequence[str]) -> list[str]:
+    """The ordered feature list (saved in the manifest; the ONNX input follows it)."""
+    return [*_FILL, *(f"cu_share_{ch}" for ch in channels)]
+
+
+def build_item_features(candidates: pl.DataFrame, snap: Snapshot) -> pl.DataFrame:
+    """Candidates joined with every feature column (float64; nulls filled)."""
+    hist, items, cutoff, channels = snap.hist, snap.items, snap.cutoff, snap.channels
+    customers = candidates.get_column("customer_key").unique()
+    mine = hist.filter(pl.col("customer_key").is_in(customers.implode()))
+    ci, cat = ["customer_key", "item_id"], ["customer_key", "category"]
+    frame = (
+        candidates.lazy()
+        .join(item_stats(hist, items, cutoff), on="item_id", how="left")
+        .join(customer_item_stats(mine, cutoff), on=ci, how="left")
+        .join(customer_category_stats(mine, items, cutoff), on=cat, how="left")
+        .join(customer_stats(mine, cutoff, list(channels)), on="customer_key", how="left")
+        .join(channel_item_popularity(hist, cutoff), on=["channel", "item_id"], how="left")
+        .with_columns(
+            (pl.col("ci_last_channel") == pl.col("channel"))
+            .cast(pl.Float64)
+            .alias("ci_same_channel"),
+            (pl.col("it_price") / pl.col("cu_mean_price")).alias("price_ratio"),
+            pl.col("channel")
+            .replace_strict(list(channels), list(range(len(channels))), default=-1)
+            .cast(pl.Float64)
+            .alias("channel_code"),
+            *(pl.col(f"src_{s}").cast(pl.Float64) for s in SOURCES),
+            pl.col("als_rank").cast(pl.Float64),
+        )
+        .collect()
+    )
+    frame = frame.with_columns(cf_score=_cf_scores(frame, snap.inter, snap.cf))
+    names = item_feature_names(channels)
+    fills = {**_FILL, **{f"cu_share_{ch}": 0.0 for ch in channels}}
+    return frame.with_columns(
+        pl.col(n).cast(pl.Float64).fill_nan(None).fill_null(fills[n]) for n in names
+    )
+
+
+def _cf_scores(frame: pl.DataFrame, inter: Interactions, cf: CFModel) -> pl.Series:
+    users = inter.customers.indices(frame.get_column("customer_key").to_list())
+    items = inter.items.indices(frame.get_column("item_id").to_list())
+    return pl.Series("cf_score", cf.score_pairs(users, items), dtype=pl.Float64)
+
+
+def feature_matrix(frame: pl.DataFrame, names: Sequence[str]) -> npt.NDArray[np.float32]:
+    """The float32 matrix LightGBM trains on and onnxruntime scores, columns in `names` order."""
+    return frame.select(names).to_numpy().astype(np.float32, copy=False)

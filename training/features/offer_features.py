@@ -1,0 +1,225 @@
+"""Offer-propensity features for (customer, channel, offer) rows at a cutoff.
+
+Affinity comes from the offer's items: an offer vector (mean of its items' ALS
+factors) dotted with the customer's factors, and the customer's purchases of the
+covered items. So an offer nobody has answered yet is still scored. Response
+rates are smoothed towards the global rate; fatigue counts recent unanswered
+impressions of the same offer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from training.features.history import DAY_S
+from training.snapshot import Snapshot
+
+RESPONSES = ("offer_click", "offer_redeem")
+PRIOR_WEIGHT = 20.0  # impressions' worth of the global rate in smoothed rates
+NEVER = 9_999.0
+
+OFFER_FEATURES: tuple[str, ...] = (
+    "of_discount", "of_value", "of_log_items", "of_log_impressions", "of_rate", "of_rate_channel",
+    "cf_affinity", "co_qty", "co_days_since", "co_cat_share",
+    "cu_log_impressions", "cu_rate", "cu_rate_channel",
+    "fa_impr_offer_14d", "fa_impr_all_7d", "fa_dismissed", "fa_days_since_offer",
+    "channel_code", "ir_max",
+)  # fmt: skip
+
+
+def offer_feature_names() -> list[str]:
+    return list(OFFER_FEATURES)
+
+
+def offer_vectors(
+    pairs: pl.DataFrame, snap: Snapshot, offer_ids: Sequence[str]
+) -> npt.NDArray[np.float32]:
+    """Mean ALS item factor of each offer's covered items (zeros when none are known)."""
+    f = snap.cf.item_factors.shape[1]
+    out = np.zeros((len(offer_ids), f), dtype=np.float32)
+    idx = snap.inter.items.indices(pairs.get_column("item_id").to_list())
+    pos = {o: i for i, o in enumerate(offer_ids)}
+    rows = np.array(
+        [pos.get(o, -1) for o in pairs.get_column("offer_id").to_list()], dtype=np.int64
+    )
+    ok = (idx >= 0) & (rows >= 0)
+    np.add.at(out, rows[ok], snap.cf.item_factors[idx[ok]])
+    counts = np.bincount(rows[ok], minlength=len(offer_ids)).astype(np.float32)
+    return (out / np.maximum(counts, np.float32(1.0))[:, None]).astype(np.float32)
+
+
+def _rate(resp: pl.Expr, impr: pl.Expr, prior: float) -> pl.Expr:
+    return (resp + PRIOR_WEIGHT * prior) / (impr + PRIOR_WEIGHT)
+
+
+def _offer_events(hist: pl.LazyFrame) -> pl.LazyFrame:
+    return hist.filter(pl.col("offer_id").is_not_null()).with_columns(
+        resp=pl.col("event_type").is_in(RESPONSES).cast(pl.Float64),
+        impr=(pl.col("event_type") == "offer_impression").cast(pl.Float64),
+    )
+
+
+def response_stats(
+    hist: pl.LazyFrame,
+) -> tuple[float, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """Global rate, then per offer, per (offer, channel), per customer, per (customer, channel)."""
+    ev = _offer_events(hist)
+    tot = ev.select(pl.col("resp").sum(), pl.col("impr").sum()).collect().row(0)
+    prior = float(tot[0] / tot[1]) if tot[1] else 0.0
+
+    def agg(keys: list[str], prefix: str) -> pl.LazyFrame:
+        return ev.group_by(keys).agg(
+            _rate(pl.col("resp").sum(), pl.col("impr").sum(), prior).alias(f"{prefix}_rate"),
+            pl.col("impr").sum().log1p().alias(f"{prefix}_log_impressions"),
+        )
+
+    by_channel = ["offer_id", "channel"]
+    cu_channel = ["customer_key", "channel"]
+    return (
+        prior,
+        agg(["offer_id"], "of"),
+        agg(by_channel, "of").select(*by_channel, pl.col("of_rate").alias("of_rate_channel")),
+        agg(["customer_key"], "cu"),
+        agg(cu_channel, "cu").select(*cu_channel, pl.col("cu_rate").alias("cu_rate_channel")),
+    )
+
+
+def fatigue(hist: pl.LazyFrame, cutoff: datetime) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Per (customer, offer): unanswered recent impressions, dismissals, days since shown;
+    per customer: impressions of any offer in the last 7 days."""
+    ev = _offer_events(hist)
+    age = (pl.lit(cutoff) - pl.col("timestamp")).dt.total_seconds() / DAY_S
+    per_offer = (
+        ev.group_by("customer_key", "offer_id")
+        .agg(
+            pl.col("impr").filter(age <= 14).sum().alias("_impr14"),
+            pl.col("resp").filter(age <= 14).sum().alias("_resp14"),
+            (pl.col("event_type") == "offer_dismiss").sum().cast(pl.Float64).alias("fa_dismissed"),
+            age.filter(pl.col("impr") > 0).min().alias("fa_days_since_offer"),
+        )
+        .with_columns(
+            fa_impr_offer_14d=pl.when(pl.col("_resp14") > 0).then(0.0).otherwise(pl.col("_impr14"))
+        )
+        .drop("_impr14", "_resp14")
+    )
+    recent = ev.filter(pl.col("timestamp") >= cutoff - timedelta(days=7))
+    per_customer = recent.group_by("customer_key").agg(pl.col("impr").sum().alias("fa_impr_all_7d"))
+    return per_offer, per_customer
+
+
+def _covered_purchases(mine: pl.LazyFrame, pairs: pl.DataFrame, cutoff: datetime) -> pl.LazyFrame:
+    """Per (customer, offer): quantity bought of the offer's items, days since the last."""
+    age = (pl.lit(cutoff) - pl.col("timestamp")).dt.total_seconds() / DAY_S
+    return (
+        mine.filter(pl.col("event_type") == "purchase")
+        .join(pairs.lazy(), on="item_id")
+        .group_by("customer_key", "offer_id")
+        .agg(
+            pl.col("quantity").sum().cast(pl.Float64).alias("co_qty"),
+            age.min().alias("co_days_since"),
+        )
+    )
+
+
+def _category_share(mine: pl.LazyFrame, pairs: pl.DataFrame, snap: Snapshot) -> pl.LazyFrame:
+    """Per (customer, offer): the customer's largest purchase share among the offer's categories."""
+    purchases = mine.filter(pl.col("event_type") == "purchase").join(
+        snap.items.select("item_id", "category"), on="item_id"
+    )
+    share = purchases.group_by("customer_key", "category").agg(pl.col("quantity").sum().alias("q"))
+    share = share.with_columns(pl.col("q") / pl.col("q").sum().over("customer_key"))
+    offer_cats = pairs.lazy().join(snap.items.select("item_id", "category"), on="item_id")
+    offer_cats = offer_cats.select("offer_id", "category").unique()
+    return (
+        share.join(offer_cats, on="category")
+        .group_by("customer_key", "offer_id")
+        .agg(pl.col("q").max().cast(pl.Float64).alias("co_cat_share"))
+    )
+
+
+_FILL: dict[str, float] = {
+    "of_log_items": 0.0, "of_log_impressions": 0.0, "co_qty": 0.0, "co_days_since": NEVER,
+    "co_cat_share": 0.0, "cu_log_impressions": 0.0, "fa_impr_offer_14d": 0.0,
+    "fa_impr_all_7d": 0.0, "fa_dismissed": 0.0, "fa_days_since_offer": NEVER,
+    "cf_affinity": 0.0, "ir_max": -10.0, "of_discount": 0.0, "of_value": 0.0,
+}  # fmt: skip
+
+
+def build_offer_features(
+    rows: pl.DataFrame,
+    snap: Snapshot,
+    offers: pl.DataFrame,
+    pairs: pl.DataFrame,
+    item_scores: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """rows (customer_key, channel, offer_id) joined with every offer feature (nulls filled).
+
+    offers: offer_id, discount, value. pairs: (offer_id, item_id) coverage.
+    item_scores: optional item-ranker scores (customer_key, channel, item_id, score).
+    """
+    customers = rows.get_column("customer_key").unique().implode()
+    mine = snap.hist.filter(pl.col("customer_key").is_in(customers))
+    prior, of, of_ch, cu, cu_ch = response_stats(snap.hist)
+    per_offer, per_customer = fatigue(mine, snap.cutoff)
+    n_items = pairs.group_by("offer_id").agg(
+        pl.len().cast(pl.Float64).log1p().alias("of_log_items")
+    )
+    co, cco = ["customer_key", "offer_id"], ["customer_key", "channel", "offer_id"]
+    frame = (
+        rows.lazy()
+        .join(offers.lazy().select("offer_id", pl.col("discount").alias("of_discount"),
+                                   pl.col("value").alias("of_value")), on="offer_id", how="left")
+        .join(n_items.lazy(), on="offer_id", how="left")
+        .join(of, on="offer_id", how="left")
+        .join(of_ch, on=["offer_id", "channel"], how="left")
+        .join(cu, on="customer_key", how="left")
+        .join(cu_ch, on=["customer_key", "channel"], how="left")
+        .join(_covered_purchases(mine, pairs, snap.cutoff), on=co, how="left")
+        .join(_category_share(mine, pairs, snap), on=co, how="left")
+        .join(per_offer, on=co, how="left")
+        .join(per_customer, on="customer_key", how="left")
+        .collect()
+    )  # fmt: skip
+    if item_scores is not None:
+        best = (
+            item_scores.join(pairs, on="item_id")
+            .group_by(cco)
+            .agg(pl.col("score").max().alias("ir_max"))
+        )
+        frame = frame.join(best, on=cco, how="left")
+    else:
+        frame = frame.with_columns(ir_max=pl.lit(None, dtype=pl.Float64))
+    frame = frame.with_columns(
+        cf_affinity=_affinity(frame, snap, pairs),
+        channel_code=pl.col("channel")
+        .replace_strict(list(snap.channels), list(range(len(snap.channels))), default=-1)
+        .cast(pl.Float64),
+    )
+    fills = {
+        **_FILL,
+        "of_rate": prior,
+        "of_rate_channel": prior,
+        "cu_rate": prior,
+        "cu_rate_channel": prior,
+    }
+    return frame.with_columns(
+        pl.col(n).cast(pl.Float64).fill_nan(None).fill_null(fills.get(n, 0.0))
+        for n in OFFER_FEATURES
+    )
+
+
+def _affinity(frame: pl.DataFrame, snap: Snapshot, pairs: pl.DataFrame) -> pl.Series:
+    offer_ids = frame.get_column("offer_id").unique().sort().to_list()
+    vectors = offer_vectors(pairs.filter(pl.col("offer_id").is_in(offer_ids)), snap, offer_ids)
+    users = snap.inter.customers.indices(frame.get_column("customer_key").to_list())
+    pos = {o: i for i, o in enumerate(offer_ids)}
+    offers = np.array([pos[o] for o in frame.get_column("offer_id").to_list()], dtype=np.int64)
+    out = np.zeros(frame.height, dtype=np.float64)
+    known = users >= 0
+    out[known] = np.einsum("ij,ij->i", snap.cf.user_factors[users[known]], vectors[offers[known]])
+    return pl.Series("cf_affinity", out)

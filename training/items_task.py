@@ -1,0 +1,211 @@
+"""The items task end to end: CF search, candidates, ranker, side-by-side evaluation.
+
+val snapshot (before val_start) --candidates+features--> ranker fit on val labels
+test snapshot (before test_start) --same--> every model ranked on test groups
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from training import baselines
+from training.candidates import CandidateConfig, candidate_recall, generate_candidates
+from training.cf import CFConfig, fit_cf
+from training.features.item_features import (
+    build_item_features,
+    feature_matrix,
+    item_feature_names,
+)
+from training.prep.interactions import InteractionConfig, build_interactions
+from training.prep.split import TimeSplit, before, between, evaluation_window
+from training.ranker import RankerConfig, score, train_ranker
+from training.rankings import GROUP_KEYS, Truth, ranked_matrix, window_truth
+from training.scoreboard import Scoreboard, score_rankings
+from training.snapshot import Snapshot
+
+log = logging.getLogger("omnioffer.train")
+
+EVAL_K = 50  # longest list any metric reads (recall@50)
+
+
+@dataclass(frozen=True)
+class ItemTaskConfig:
+    interactions: InteractionConfig = field(default_factory=InteractionConfig)
+    cf: CFConfig = field(default_factory=CFConfig)
+    cf_grid: tuple[dict[str, Any], ...] = (
+        {"factors": 32, "regularization": 0.05},
+        {"factors": 64, "regularization": 0.05},
+        {"factors": 64, "regularization": 0.5},
+    )
+    candidates: CandidateConfig = field(default_factory=CandidateConfig)
+    ranker: RankerConfig = field(default_factory=RankerConfig)
+    max_train_groups: int = 20_000
+    seed: int = 7
+
+
+@dataclass
+class ItemTaskResult:
+    booster: Any
+    feature_names: list[str]
+    cf_config: CFConfig
+    snapshot: Snapshot  # at test_start
+    val_snapshot: Snapshot  # at val_start: what the ranker's training rows saw
+    scoreboard: Scoreboard
+    candidate_recall: dict[str, float]
+    train_rows: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def make_snapshot(
+    resolved: pl.LazyFrame,
+    items: pl.LazyFrame,
+    cutoff: datetime,
+    *,
+    cf: CFConfig,
+    config: ItemTaskConfig,
+    channels: tuple[str, ...],
+) -> Snapshot:
+    """Interactions and CF factors from events strictly before `cutoff`."""
+    hist = before(resolved.filter(~pl.col("anonymous")), cutoff)
+    inter = build_interactions(hist, cutoff, config.interactions)
+    return Snapshot(cutoff, hist, items, inter, fit_cf(inter.matrix, cf), channels)
+
+
+def purchases_in(resolved: pl.LazyFrame, start: datetime, end: datetime) -> pl.DataFrame:
+    return (
+        between(resolved, start, end)
+        .filter((pl.col("event_type") == "purchase") & ~pl.col("anonymous"))
+        .select(*GROUP_KEYS, "item_id")
+        .collect()
+    )
+
+
+def tune_cf(
+    resolved: pl.LazyFrame,
+    items: pl.LazyFrame,
+    split: TimeSplit,
+    config: ItemTaskConfig,
+    channels: tuple[str, ...],
+) -> tuple[CFConfig, Snapshot]:
+    """Pick CF parameters by ALS recall@50 on the validation window (never the test window)."""
+    truth = window_truth(
+        purchases_in(resolved, split.val_start, split.test_start), _item_ids(items)
+    )
+    best: tuple[float, CFConfig, Snapshot] | None = None
+    for overrides in config.cf_grid or ({},):
+        cf = CFConfig(**{**config.cf.as_dict(), **overrides})
+        snap = make_snapshot(
+            resolved, items, split.val_start, cf=cf, config=config, channels=channels
+        )
+        board = score_rankings(
+            {"als": ranked_matrix(baselines.als(truth.groups, snap, EVAL_K), truth, EVAL_K)}, truth
+        )
+        recall = board.overall["als"]["recall@50"]
+        log.info("cf search %s: als recall@50 on validation = %.4f", overrides, recall)
+        if best is None or recall > best[0]:
+            best = (recall, cf, snap)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _item_ids(items: pl.LazyFrame) -> list[str]:
+    return items.select("item_id").collect().get_column("item_id").sort().to_list()
+
+
+def _labelled_features(
+    groups: pl.DataFrame, purchases: pl.DataFrame, snap: Snapshot, config: ItemTaskConfig
+) -> tuple[pl.DataFrame, npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    cands = generate_candidates(groups, snap, config=config.candidates)
+    feats = build_item_features(cands, snap).sort(*GROUP_KEYS, "item_id")
+    bought = purchases.select(*GROUP_KEYS, "item_id").unique().with_columns(label=pl.lit(1.0))
+    feats = feats.join(bought, on=[*GROUP_KEYS, "item_id"], how="left", maintain_order="left")
+    labels = feats.get_column("label").fill_null(0.0).to_numpy().astype(np.float32)
+    gid = feats.select(pl.struct(GROUP_KEYS).rank("dense")).to_series().to_numpy().astype(np.int64)
+    return feats, labels, gid
+
+
+def run_items_task(
+    resolved: pl.LazyFrame,
+    items: pl.LazyFrame,
+    split: TimeSplit,
+    *,
+    channels: tuple[str, ...],
+    config: ItemTaskConfig | None = None,
+    oracle: Any = None,
+) -> ItemTaskResult:
+    """Train on the validation window, evaluate every model on the test window."""
+    config = config or ItemTaskConfig()
+    cf, val_snap = tune_cf(resolved, items, split, config, channels)
+    val_purchases = purchases_in(resolved, split.val_start, split.test_start)
+    groups = val_purchases.select(GROUP_KEYS).unique().sort(GROUP_KEYS)
+    if groups.height > config.max_train_groups:
+        groups = groups.sample(config.max_train_groups, seed=config.seed).sort(GROUP_KEYS)
+    names = item_feature_names(channels)
+    feats, labels, gid = _labelled_features(groups, val_purchases, val_snap, config)
+    booster = train_ranker(feature_matrix(feats, names), labels, gid, names, config.ranker)
+    log.info("item ranker: %d rows, %d trees", feats.height, booster.num_trees())
+
+    test_snap = make_snapshot(
+        resolved, items, split.test_start, cf=cf, config=config, channels=channels
+    )
+    test_purchases = (
+        evaluation_window(resolved, split)
+        .filter((pl.col("event_type") == "purchase") & ~pl.col("anonymous"))
+        .select(*GROUP_KEYS, "item_id")
+        .collect()
+    )
+    truth = window_truth(test_purchases, _item_ids(items))
+    cands = generate_candidates(
+        truth.groups.select(GROUP_KEYS), test_snap, config=config.candidates
+    )
+    recall = candidate_recall(cands, test_purchases)
+    test_feats = build_item_features(cands, test_snap)
+    test_x = feature_matrix(test_feats, names)
+    ranked_rows = test_feats.select(*GROUP_KEYS, "item_id").with_columns(
+        score=pl.Series(score(booster, test_x), dtype=pl.Float64)
+    )
+    board = score_rankings(_all_rankings(truth, test_snap, ranked_rows, oracle), truth)
+    result = ItemTaskResult(booster, names, cf, test_snap, val_snap, board, recall, feats.height)
+    result.extra["parity_rows"] = _sample_rows(test_x, config.seed)
+    return result
+
+
+def _sample_rows(x: npt.NDArray[np.float32], seed: int, n: int = 2_000) -> npt.NDArray[np.float32]:
+    """Held-out rows (never trained on) for the ONNX parity check."""
+    if x.shape[0] <= n:
+        return x
+    return x[np.random.default_rng(seed).choice(x.shape[0], n, replace=False)]
+
+
+def _all_rankings(
+    truth: Truth, snap: Snapshot, ranker_rows: pl.DataFrame, oracle: Any
+) -> dict[str, npt.NDArray[np.int64]]:
+    groups = truth.groups.select(GROUP_KEYS)
+    rows = {
+        "popular": baselines.popular(groups, snap, EVAL_K),
+        "popular_channel": baselines.popular_channel(groups, snap, EVAL_K),
+        "repurchase": baselines.repurchase(groups, snap, EVAL_K),
+        "als": baselines.als(groups, snap, EVAL_K),
+        "ranker": baselines.backfilled(ranker_rows, baselines.popular(groups, snap, EVAL_K)),
+    }
+    ranked = {name: ranked_matrix(r, truth, EVAL_K) for name, r in rows.items()}
+    if oracle is not None:
+        ranked["oracle"] = oracle.ranked(truth, EVAL_K)
+    return ranked
+
+
+def item_ranker_scores(
+    groups: pl.DataFrame, snap: Snapshot, result: ItemTaskResult
+) -> pl.DataFrame:
+    """Item-ranker scores of each group's candidates (customer_key, channel, item_id, score)."""
+    cands = generate_candidates(groups, snap, config=ItemTaskConfig().candidates)
+    feats = build_item_features(cands, snap)
+    raw = score(result.booster, feature_matrix(feats, result.feature_names))
+    return feats.select(*GROUP_KEYS, "item_id").with_columns(score=pl.Series(raw, dtype=pl.Float64))

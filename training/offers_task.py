@@ -1,0 +1,169 @@
+"""The offers task: who answers which offer on which channel.
+
+Rows are (customer, channel, offer) for offers shown in a window; the label is a
+click or redeem of that offer by that customer after it was first shown there.
+The propensity model is trained on the validation window and every model ranks
+the offers each customer was shown in the test window.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from training.features.offer_features import RESPONSES, build_offer_features, offer_feature_names
+from training.items_task import ItemTaskResult, item_ranker_scores
+from training.prep.split import TimeSplit
+from training.ranker import RankerConfig, score, train_ranker
+from training.rankings import GROUP_KEYS, Truth, ranked_matrix, window_truth
+from training.scoreboard import OFFER_METRICS, Scoreboard, score_rankings
+from training.snapshot import Snapshot
+
+log = logging.getLogger("omnioffer.train")
+EVAL_K = 10
+ROW_KEYS = [*GROUP_KEYS, "offer_id"]
+
+
+@dataclass
+class OfferTaskResult:
+    booster: Any
+    feature_names: list[str]
+    scoreboard: Scoreboard
+    calibration: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]
+    train_rows: int
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def has_offer_events(resolved: pl.LazyFrame) -> bool:
+    return bool(
+        resolved.filter(pl.col("event_type") == "offer_impression")
+        .select(pl.len())
+        .collect()
+        .item()
+    )
+
+
+def window_rows(resolved: pl.LazyFrame, start: datetime, end: datetime) -> pl.DataFrame:
+    """(customer_key, channel, offer_id, label) for offers first shown in [start, end]."""
+    ev = resolved.filter(
+        (pl.col("timestamp") >= start) & (pl.col("timestamp") <= end) & ~pl.col("anonymous")
+    )
+    shown = (
+        ev.filter(pl.col("event_type") == "offer_impression")
+        .group_by(ROW_KEYS)
+        .agg(pl.col("timestamp").min().alias("first"))
+    )
+    answered = (
+        ev.filter(pl.col("event_type").is_in(RESPONSES))
+        .group_by("customer_key", "offer_id")
+        .agg(pl.col("timestamp").max().alias("last_resp"))
+    )
+    return (
+        shown.join(answered, on=["customer_key", "offer_id"], how="left")
+        .with_columns(
+            label=(pl.col("last_resp") >= pl.col("first")).fill_null(False).cast(pl.Float32)
+        )
+        .select(*ROW_KEYS, "label")
+        .sort(ROW_KEYS)
+        .collect()
+    )
+
+
+def _features(
+    rows: pl.DataFrame,
+    snap: Snapshot,
+    offers: pl.DataFrame,
+    pairs: pl.DataFrame,
+    items: ItemTaskResult,
+) -> pl.DataFrame:
+    groups = rows.select(GROUP_KEYS).unique().sort(GROUP_KEYS)
+    scores = item_ranker_scores(groups, snap, items)
+    return build_offer_features(rows, snap, offers, pairs, scores).sort(ROW_KEYS)
+
+
+def _group_ids(frame: pl.DataFrame) -> npt.NDArray[np.int64]:
+    return frame.select(pl.struct(GROUP_KEYS).rank("dense")).to_series().to_numpy().astype(np.int64)
+
+
+def run_offers_task(
+    resolved: pl.LazyFrame,
+    split: TimeSplit,
+    *,
+    offers: pl.DataFrame,
+    pairs: pl.DataFrame,
+    items: ItemTaskResult,
+    config: RankerConfig | None = None,
+    oracle: Any = None,
+) -> OfferTaskResult:
+    """Fit the propensity model on validation-window impressions; score the test window."""
+    config = config or RankerConfig(objective="binary", min_data_in_leaf=20)
+    names = offer_feature_names()
+    train = _features(window_rows(resolved, split.val_start, split.test_start), items.val_snapshot,
+                      offers, pairs, items)  # fmt: skip
+    x = train.select(names).to_numpy().astype(np.float32)
+    booster = train_ranker(
+        x, train.get_column("label").to_numpy(), _group_ids(train), names, config
+    )
+    log.info("offer model: %d rows, %d trees", train.height, booster.num_trees())
+
+    test = _features(window_rows(resolved, split.test_start, split.end), items.snapshot, offers,
+                     pairs, items)  # fmt: skip
+    test_x = test.select(names).to_numpy().astype(np.float32)
+    raw = score(booster, test_x)
+    test = test.with_columns(ranker=pl.Series(raw, dtype=pl.Float64))
+    prob = 1.0 / (1.0 + np.exp(-raw.astype(np.float64)))
+    calibration = (prob, test.get_column("label").to_numpy().astype(np.float64))
+    truth = window_truth(
+        test.filter(pl.col("label") > 0).select(*GROUP_KEYS, pl.col("offer_id").alias("item_id")),
+        sorted(test.get_column("offer_id").unique().to_list()),
+    )
+    ranked = offer_rankings(test, truth, items.snapshot, oracle)
+    board = score_rankings(ranked, truth, OFFER_METRICS)
+    result = OfferTaskResult(booster, names, board, calibration, train.height)
+    result.extra["parity_rows"] = test_x[:2_000]
+    return result
+
+
+def offer_rankings(
+    test: pl.DataFrame, truth: Truth, snap: Snapshot, oracle: Any
+) -> dict[str, npt.NDArray[np.int64]]:
+    """Each model orders the offers a group was shown; baselines use the snapshot's history."""
+    responses = snap.hist.filter(pl.col("event_type").is_in(RESPONSES))
+    overall = (
+        responses.group_by("offer_id").agg(pl.len().cast(pl.Float64).alias("popular")).collect()
+    )
+    by_channel = (
+        responses.group_by("offer_id", "channel")
+        .agg(pl.len().cast(pl.Float64).alias("popular_channel"))
+        .collect()
+    )
+    own = (
+        responses.group_by("customer_key", "offer_id")
+        .agg(pl.len().cast(pl.Float64).alias("own"))
+        .collect()
+    )
+    scored = (
+        test.join(overall, on="offer_id", how="left")
+        .join(by_channel, on=["offer_id", "channel"], how="left")
+        .join(own, on=["customer_key", "offer_id"], how="left")
+        .with_columns(
+            pl.col("popular", "popular_channel", "own").fill_null(0.0),
+        )
+        .with_columns(
+            repurchase=pl.col("own") * 1e6 + pl.col("popular"),
+            popular_channel=pl.col("popular_channel") * 1e6 + pl.col("popular"),
+            als=pl.col("cf_affinity"),
+        )
+    )
+    if oracle is not None:
+        scored = scored.with_columns(oracle=oracle.offer_column(scored))
+    models = ["popular", "popular_channel", "repurchase", "als", "ranker"]
+    models += ["oracle"] if oracle is not None else []
+    rows = scored.rename({"offer_id": "item_id"})
+    return {m: ranked_matrix(rows, truth, EVAL_K, score_col=m) for m in models}

@@ -1,0 +1,1 @@
+"""Data preparation for training: time split, resolved events, interaction matrices."""

@@ -1,0 +1,120 @@
+"""LightGBM rankers: LambdaRank for items, binary propensity for offers.
+
+Rows come grouped (one group = one customer on one channel); groups without a
+positive teach LambdaRank nothing and are dropped. A slice of groups is held out
+for early stopping, so the number of trees is chosen on data the trees never saw.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+FloatMatrix = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class RankerConfig:
+    objective: Literal["lambdarank", "binary"] = "lambdarank"
+    num_leaves: int = 31
+    learning_rate: float = 0.05
+    max_rounds: int = 400
+    early_stopping: int = 30
+    min_data_in_leaf: int = 50
+    feature_fraction: float = 0.8
+    holdout: float = 0.15
+    seed: int = 7
+    threads: int = 0
+
+    def params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "objective": self.objective,
+            "num_leaves": self.num_leaves,
+            "learning_rate": self.learning_rate,
+            "min_data_in_leaf": self.min_data_in_leaf,
+            "feature_fraction": self.feature_fraction,
+            "bagging_seed": self.seed,
+            "feature_fraction_seed": self.seed,
+            "seed": self.seed,
+            "deterministic": True,
+            "num_threads": self.threads,
+            "verbosity": -1,
+        }
+        if self.objective == "lambdarank":
+            params |= {"metric": "ndcg", "eval_at": [10], "lambdarank_truncation_level": 20}
+        else:
+            params |= {"metric": "binary_logloss"}
+        return params
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def group_sizes(group_ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """Run lengths of a sorted group-id array (LightGBM's `group` argument)."""
+    if group_ids.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if np.any(np.diff(group_ids) < 0):
+        raise ValueError("rows must be sorted by group")
+    starts = np.flatnonzero(np.r_[True, group_ids[1:] != group_ids[:-1]])
+    sizes: npt.NDArray[np.int64] = np.diff(np.r_[starts, group_ids.size]).astype(np.int64)
+    return sizes
+
+
+def train_ranker(
+    features: FloatMatrix,
+    labels: npt.NDArray[np.float32],
+    group_ids: npt.NDArray[np.int64],
+    feature_names: list[str],
+    config: RankerConfig,
+) -> Any:
+    """Fit and return a lightgbm.Booster; early-stopped on held-out groups."""
+    import lightgbm as lgb
+
+    keep = _useful_rows(labels, group_ids) if config.objective == "lambdarank" else None
+    if keep is not None:
+        features, labels, group_ids = features[keep], labels[keep], group_ids[keep]
+    rng = np.random.default_rng(config.seed)
+    unique = np.unique(group_ids)
+    held = np.isin(group_ids, rng.choice(unique, int(len(unique) * config.holdout), replace=False))
+    if not held.any() or held.all():
+        raise ValueError(f"too few groups ({len(unique)}) to hold some out for early stopping")
+
+    def dataset(mask: npt.NDArray[np.bool_], ref: Any = None) -> Any:
+        group = group_sizes(group_ids[mask]) if config.objective == "lambdarank" else None
+        return lgb.Dataset(
+            features[mask],
+            labels[mask],
+            group=group,
+            feature_name=feature_names,
+            reference=ref,
+            free_raw_data=False,
+        )
+
+    train = dataset(~held)
+    valid = dataset(held, train)
+    return lgb.train(
+        config.params(),
+        train,
+        num_boost_round=config.max_rounds,
+        valid_sets=[valid],
+        callbacks=[lgb.early_stopping(config.early_stopping, verbose=False)],
+    )
+
+
+def _useful_rows(
+    labels: npt.NDArray[np.float32], group_ids: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Rows of groups that hold at least one positive and one negative."""
+    _, inverse = np.unique(group_ids, return_inverse=True)
+    pos = np.bincount(inverse, weights=(labels > 0).astype(np.float64))
+    size = np.bincount(inverse)
+    return ((pos > 0) & (pos < size))[inverse]
+
+
+def score(booster: Any, features: FloatMatrix) -> npt.NDArray[np.float32]:
+    """Raw scores (margins): what the exported ONNX model reproduces."""
+    return np.asarray(booster.predict(features, raw_score=True), dtype=np.float32)

@@ -1,0 +1,105 @@
+"""Load a data folder and resolve every event to one customer view, once.
+
+The resolved events are collected into memory a single time (only the columns
+training reads), because every later stage queries them many times.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from omnioffer.contracts.load import Dataset, load_dataset, offer_item_pairs
+from omnioffer.contracts.schema import DEFAULT_CHANNELS
+from omnioffer.identity import IdentityMap, build_identity_map, resolve_events
+
+log = logging.getLogger("omnioffer.train")
+
+EVENT_COLUMNS = (
+    "timestamp", "event_type", "channel", "customer_key", "anonymous",
+    "item_id", "offer_id", "quantity", "revenue",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    dataset: Dataset
+    identity: IdentityMap
+    events: pl.LazyFrame  # resolved, collected, sorted by timestamp
+    items: pl.LazyFrame  # item_id, category, price (from items, or from events if no items file)
+    offers: pl.DataFrame  # offer_id, discount, value (empty when there are no offers)
+    offer_items: pl.DataFrame  # offer_id, item_id: every item an offer covers
+    fingerprint: str
+
+
+def load_training_data(
+    data_dir: Path, *, channels: Sequence[str] = DEFAULT_CHANNELS
+) -> TrainingData:
+    dataset = load_dataset(data_dir, channels=channels)
+    identity = build_identity_map(dataset.identities, dataset.events)
+    events = (
+        resolve_events(dataset.events, identity)
+        .select(EVENT_COLUMNS)
+        .sort("timestamp", maintain_order=True)
+        .collect()
+    )
+    log.info("resolved %d events; %d customer ids merged", events.height, identity.merged_count)
+    items = _items(dataset, events)
+    pairs = _offer_items(dataset, items)
+    offers = (
+        dataset.offers.select("offer_id", "discount", "value").collect()
+        if dataset.offers is not None
+        else pl.DataFrame(
+            schema={"offer_id": pl.String, "discount": pl.Float64, "value": pl.Float64}
+        )
+    )
+    return TrainingData(
+        dataset, identity, events.lazy(), items, offers, pairs, _fingerprint(events)
+    )
+
+
+def _items(dataset: Dataset, events: pl.DataFrame) -> pl.LazyFrame:
+    """The catalogue, plus any item only seen in events (no category, no price)."""
+    seen = events.lazy().filter(pl.col("item_id").is_not_null()).select("item_id").unique()
+    if dataset.items is None:
+        return (
+            seen.with_columns(category=pl.lit(None, pl.String), price=pl.lit(None, pl.Float64))
+            .collect()
+            .lazy()
+        )
+    catalogue = dataset.items.select("item_id", "category", "price")
+    extra = seen.join(catalogue, on="item_id", how="anti").with_columns(
+        category=pl.lit(None, pl.String), price=pl.lit(None, pl.Float64)
+    )
+    return pl.concat([catalogue, extra]).collect().lazy()
+
+
+def _offer_items(dataset: Dataset, items: pl.LazyFrame) -> pl.DataFrame:
+    """Explicit offer items, plus every item of an offer's categories."""
+    schema = {"offer_id": pl.String, "item_id": pl.String}
+    if dataset.offers is None:
+        return pl.DataFrame(schema=schema)
+    by_category = (
+        dataset.offers.select("offer_id", "categories")
+        .explode("categories")
+        .drop_nulls()
+        .join(items.select("item_id", pl.col("category").alias("categories")), on="categories")
+        .select("offer_id", "item_id")
+    )
+    return (
+        pl.concat([offer_item_pairs(dataset), by_category])
+        .unique()
+        .sort("offer_id", "item_id")
+        .collect()
+    )
+
+
+def _fingerprint(events: pl.DataFrame) -> str:
+    """A cheap, order-stable fingerprint of the training events (hash of row hashes)."""
+    sums = events.select(pl.all().hash(seed=7).sum()).row(0)
+    return hashlib.sha256(repr((events.height, sums)).encode()).hexdigest()[:16]

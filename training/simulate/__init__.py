@@ -1,0 +1,1 @@
+"""A compact synthetic omnichannel retailer (fallback generator)."""
