@@ -75,6 +75,50 @@ def window_rows(resolved: pl.LazyFrame, start: datetime, end: datetime) -> pl.Da
     )
 
 
+def eligible_rows(
+    groups: pl.DataFrame,
+    offers: pl.DataFrame,
+    segments: pl.DataFrame,
+    start: datetime,
+    end: datetime,
+) -> pl.DataFrame:
+    """(customer_key, channel, offer_id) for every offer a group could have been shown:
+    valid at some point in [start, end], allowed on the channel and for the segment."""
+    active = offers.filter(
+        (pl.col("start").is_null() | (pl.col("start") <= end))
+        & (pl.col("end").is_null() | (pl.col("end") >= start))
+    ).select("offer_id", pl.col("channels").alias("_ch"), pl.col("segments").alias("_seg"))
+    return (
+        groups.join(segments, on="customer_key", how="left")
+        .join(active, how="cross")
+        .filter(
+            ((pl.col("_ch").list.len() == 0) | pl.col("_ch").list.contains(pl.col("channel")))
+            & ((pl.col("_seg").list.len() == 0) | pl.col("_seg").list.contains(pl.col("segment")))
+        )
+        .select(ROW_KEYS)
+    )
+
+
+def evaluation_rows(
+    resolved: pl.LazyFrame, split: TimeSplit, offers: pl.DataFrame, segments: pl.DataFrame
+) -> pl.DataFrame:
+    """Groups shown offers in the test window x the offers eligible for them.
+
+    Ranking all eligible offers (not only the ones shown) is the next-best-offer
+    question itself; the label is a response after an impression in the window.
+    """
+    shown = window_rows(resolved, split.test_start, split.end).with_columns(shown=pl.lit(True))
+    groups = shown.select(GROUP_KEYS).unique()
+    eligible = eligible_rows(groups, offers, segments, split.test_start, split.end)
+    return (
+        pl.concat([eligible, shown.select(ROW_KEYS)])
+        .unique()
+        .join(shown, on=ROW_KEYS, how="left")
+        .with_columns(pl.col("label").fill_null(0.0), pl.col("shown").fill_null(False))
+        .sort(ROW_KEYS)
+    )
+
+
 def _features(
     rows: pl.DataFrame,
     snap: Snapshot,
@@ -96,6 +140,7 @@ def run_offers_task(
     split: TimeSplit,
     *,
     offers: pl.DataFrame,
+    segments: pl.DataFrame,
     pairs: pl.DataFrame,
     items: ItemTaskResult,
     config: RankerConfig | None = None,
@@ -104,21 +149,27 @@ def run_offers_task(
     """Fit the propensity model on validation-window impressions; score the test window."""
     config = config or RankerConfig(objective="binary", min_data_in_leaf=20)
     names = offer_feature_names()
-    train = _features(window_rows(resolved, split.val_start, split.test_start), items.val_snapshot,
-                      offers, pairs, items)  # fmt: skip
+    train = _features(
+        window_rows(resolved, split.val_start, split.test_start),
+        items.val_snapshot,
+        offers,
+        pairs,
+        items,
+    )
     x = train.select(names).to_numpy().astype(np.float32)
     booster = train_ranker(
         x, train.get_column("label").to_numpy(), _group_ids(train), names, config
     )
     log.info("offer model: %d rows, %d trees", train.height, booster.num_trees())
 
-    test = _features(window_rows(resolved, split.test_start, split.end), items.snapshot, offers,
-                     pairs, items)  # fmt: skip
+    rows = evaluation_rows(resolved, split, offers, segments)
+    test = _features(rows, items.snapshot, offers, pairs, items)
     test_x = test.select(names).to_numpy().astype(np.float32)
     raw = score(booster, test_x)
     test = test.with_columns(ranker=pl.Series(raw, dtype=pl.Float64))
     prob = 1.0 / (1.0 + np.exp(-raw.astype(np.float64)))
-    calibration = (prob, test.get_column("label").to_numpy().astype(np.float64))
+    shown = test.get_column("shown").to_numpy()
+    calibration = (prob[shown], test.get_column("label").to_numpy().astype(np.float64)[shown])
     truth = window_truth(
         test.filter(pl.col("label") > 0).select(*GROUP_KEYS, pl.col("offer_id").alias("item_id")),
         sorted(test.get_column("offer_id").unique().to_list()),

@@ -26,13 +26,26 @@ EVENT_COLUMNS = (
 )  # fmt: skip
 
 
+OFFER_SCHEMA: dict[str, pl.DataType] = {
+    "offer_id": pl.String(),
+    "discount": pl.Float64(),
+    "value": pl.Float64(),
+    "start": pl.Datetime("us", "UTC"),
+    "end": pl.Datetime("us", "UTC"),
+    "channels": pl.List(pl.String),
+    "segments": pl.List(pl.String),
+}
+OFFER_COLUMNS = tuple(OFFER_SCHEMA)
+
+
 @dataclass(frozen=True)
 class TrainingData:
     dataset: Dataset
     identity: IdentityMap
     events: pl.LazyFrame  # resolved, collected, sorted by timestamp
     items: pl.LazyFrame  # item_id, category, price (from items, or from events if no items file)
-    offers: pl.DataFrame  # offer_id, discount, value (empty when there are no offers)
+    offers: pl.DataFrame  # OFFER_COLUMNS (empty when there are no offers)
+    segments: pl.DataFrame  # customer_key, segment (resolved; empty without a customers file)
     offer_items: pl.DataFrame  # offer_id, item_id: every item an offer covers
     fingerprint: str
 
@@ -52,14 +65,27 @@ def load_training_data(
     items = _items(dataset, events)
     pairs = _offer_items(dataset, items)
     offers = (
-        dataset.offers.select("offer_id", "discount", "value").collect()
+        dataset.offers.select(OFFER_COLUMNS).collect()
         if dataset.offers is not None
-        else pl.DataFrame(
-            schema={"offer_id": pl.String, "discount": pl.Float64, "value": pl.Float64}
-        )
+        else pl.DataFrame(schema=OFFER_SCHEMA)
     )
+    segments = _segments(dataset, identity)
     return TrainingData(
-        dataset, identity, events.lazy(), items, offers, pairs, _fingerprint(events)
+        dataset, identity, events.lazy(), items, offers, segments, pairs, _fingerprint(events)
+    )
+
+
+def _segments(dataset: Dataset, identity: IdentityMap) -> pl.DataFrame:
+    """Each resolved customer's segment (the canonical id's own row wins)."""
+    if dataset.customers is None:
+        return pl.DataFrame(schema={"customer_key": pl.String, "segment": pl.String})
+    rows = dataset.customers.select("customer_id", "segment").collect()
+    return (
+        rows.join(identity.customers, on="customer_id", how="left")
+        .with_columns(customer_key=pl.coalesce("canonical_id", "customer_id"))
+        .sort(pl.col("customer_id") != pl.col("customer_key"))
+        .unique("customer_key", keep="first", maintain_order=True)
+        .select("customer_key", "segment")
     )
 
 

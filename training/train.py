@@ -115,9 +115,15 @@ def train(
     with timer.stage("offers"):
         if has_offer_events(data.events) and data.offers.height:
             offers = run_offers_task(
-                data.events, split, offers=data.offers, pairs=data.offer_items, items=items,
-                config=config.offer_ranker, oracle=oracle,
-            )  # fmt: skip
+                data.events,
+                split,
+                offers=data.offers,
+                segments=data.segments,
+                pairs=data.offer_items,
+                items=items,
+                config=config.offer_ranker,
+                oracle=oracle,
+            )
         else:
             notes.append("no offer events in the data: trained the items task only")
             log.warning(notes[-1])
@@ -169,16 +175,26 @@ def _publish(models_dir: Path, run: _Run) -> str:
             params = _params(config, items, split)
             write_per_channel(staging, boards)
             write_card(
-                staging, version=version, window=split.as_dict(), boards=boards, primary=PRIMARY,
+                staging,
+                version=version,
+                window=split.as_dict(),
+                boards=boards,
+                primary=PRIMARY,
                 importance=_importance(items, offers),
                 calibration={"offers": offers.calibration} if offers else None,
-                candidate_recall=items.candidate_recall, timings=timer.timings, params=params,
+                candidate_recall=items.candidate_recall,
+                timings=timer.timings,
+                params=params,
                 notes=notes,
-            )  # fmt: skip
+            )
             manifest = make_manifest(
-                fingerprint=data.fingerprint, split=split, params=params, rankers=entries,
-                metrics=metrics_of(boards, entries), notes="\n".join(notes),
-            )  # fmt: skip
+                fingerprint=data.fingerprint,
+                split=split,
+                params=params,
+                rankers=entries,
+                metrics=metrics_of(boards, entries),
+                notes="\n".join(notes),
+            )
             write_version(models_dir, version, staging, manifest)
     log.info("wrote model version %s to %s", version, models_dir)
     return version

@@ -57,6 +57,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
         offers=args.offers,
         fmt=args.format,
         progress=not args.quiet,
+        profile=args.profile,
     )
     print(result.describe())
     return 0
@@ -117,6 +118,12 @@ def _add_generate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     p.add_argument("--items", type=_positive_int, default=None, help="default scales with N")
     p.add_argument("--offers", type=_positive_int, default=None, help="default scales with N")
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument(
+        "--profile",
+        choices=("retail", "grocery"),
+        default="retail",
+        help="retail (default: mostly one-off goods) or grocery (mostly re-bought staples)",
+    )
     p.set_defaults(handler=cmd_generate)
 
 

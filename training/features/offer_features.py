@@ -28,7 +28,7 @@ OFFER_FEATURES: tuple[str, ...] = (
     "cf_affinity", "co_qty", "co_days_since", "co_cat_share",
     "cu_log_impressions", "cu_rate", "cu_rate_channel",
     "fa_impr_offer_14d", "fa_impr_all_7d", "fa_dismissed", "fa_days_since_offer",
-    "channel_code", "ir_max",
+    "channel_code", "ir_max", "cu_share_web", "cu_share_app", "cu_share_store", "cu_disc_lift",
 )  # fmt: skip
 
 
@@ -126,6 +126,32 @@ def _covered_purchases(mine: pl.LazyFrame, pairs: pl.DataFrame, cutoff: datetime
     )
 
 
+def _channel_mix(mine: pl.LazyFrame) -> pl.LazyFrame:
+    """Share of the customer's purchases per shop channel: which channels they live on."""
+    n = pl.len().cast(pl.Float64)
+    return (
+        mine.filter(pl.col("event_type") == "purchase")
+        .group_by("customer_key")
+        .agg(
+            ((pl.col("channel") == ch).sum() / n).alias(f"cu_share_{ch}")
+            for ch in ("web", "app", "store")
+        )
+    )
+
+
+def _discount_lift(mine: pl.LazyFrame, offers: pl.DataFrame, prior: float) -> pl.LazyFrame:
+    """How much more the customer answers deep discounts (>= 20%) than shallow ones:
+    a revealed price sensitivity, smoothed towards no difference."""
+    ev = _offer_events(mine).join(offers.lazy().select("offer_id", "discount"), on="offer_id")
+    deep = pl.col("discount") >= 0.2
+    return ev.group_by("customer_key").agg(
+        (
+            _rate(pl.col("resp").filter(deep).sum(), pl.col("impr").filter(deep).sum(), prior)
+            - _rate(pl.col("resp").filter(~deep).sum(), pl.col("impr").filter(~deep).sum(), prior)
+        ).alias("cu_disc_lift")
+    )
+
+
 def _category_share(mine: pl.LazyFrame, pairs: pl.DataFrame, snap: Snapshot) -> pl.LazyFrame:
     """Per (customer, offer): the customer's largest purchase share among the offer's categories."""
     purchases = mine.filter(pl.col("event_type") == "purchase").join(
@@ -183,6 +209,8 @@ def build_offer_features(
         .join(_category_share(mine, pairs, snap), on=co, how="left")
         .join(per_offer, on=co, how="left")
         .join(per_customer, on="customer_key", how="left")
+        .join(_channel_mix(mine), on="customer_key", how="left")
+        .join(_discount_lift(mine, offers, prior), on="customer_key", how="left")
         .collect()
     )  # fmt: skip
     if item_scores is not None:

@@ -18,7 +18,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -51,7 +51,14 @@ from training.simulate.tables import (
     offers_tables,
 )
 from training.simulate.truth import save_truth
-from training.simulate.world import Catalog, Customers, make_catalog, make_customers
+from training.simulate.world import (
+    PROFILES,
+    Catalog,
+    Customers,
+    Profile,
+    make_catalog,
+    make_customers,
+)
 
 log = logging.getLogger("omnioffer.generate")
 MARKER = "GENERATED.json"
@@ -79,6 +86,7 @@ class World:
     ids: IdentityPlan
     days: int
     truth_days: int
+    profile: Profile
 
 
 def default_items(customers: int) -> int:
@@ -97,9 +105,10 @@ def make_world(
     offers: int,
     days: int,
     truth_days: int,
+    profile: Profile,
 ) -> World:
     rng = [np.random.default_rng(s) for s in seq.spawn(4)]
-    cat = make_catalog(rng[0], items, n_cats=40)
+    cat = make_catalog(rng[0], items, n_cats=40, consumable_share=profile.consumable_share)
     cust = make_customers(rng[1], customers, days, cat)
     return World(
         cat,
@@ -108,6 +117,7 @@ def make_world(
         plan_identities(rng[3], cust),
         days,
         truth_days,
+        profile,
     )
 
 
@@ -121,9 +131,9 @@ def simulate_block(
     """Every event of customers [lo, hi) as a contract table; and their staples (global ids)."""
     rng = [np.random.default_rng(s) for s in seq.spawn(4)]
     cat, days, cust = world.cat, world.days, _block(world.cust, lo, hi)
-    staples = make_staples(rng[0], cat, cust)
+    staples = make_staples(rng[0], cat, cust, world.profile.staples_per_activity)
     c1, i1, d1, due = staple_purchases(rng[0], staples, cust, days, days - world.truth_days)
-    c2, i2, d2 = discovery_purchases(rng[0], cat, cust, days)
+    c2, i2, d2 = discovery_purchases(rng[0], cat, cust, days, world.profile.discovery_per_activity)
     owner = np.r_[c1, c2]
     buys = Events.make(
         owner,
@@ -157,16 +167,22 @@ def generate(
     fmt: Literal["csv", "parquet"] = "parquet",
     progress: bool = True,
     truth_days: int = 28,
+    profile: str = "retail",
 ) -> GenerateResult:
     """Simulate and write `out/data/` (contract v1) and `out/truth/`; see module docstring."""
     if out.exists() and not (out / MARKER).exists() and any(out.iterdir()):
         raise UsageError(
             f"{out} exists and was not written by `omnioffer generate`; choose another --out"
         )
+    if profile not in PROFILES:
+        raise UsageError(f"--profile must be one of {', '.join(PROFILES)}, got {profile!r}")
     if days <= truth_days + 14:
         raise UsageError(f"--days must be more than {truth_days + 14}, got {days}")
     started = time.perf_counter()
-    params = {
+    chosen = PROFILES[profile]
+    params: dict[str, Any] = {
+        "profile": profile,
+        "discovery_per_activity": chosen.discovery_per_activity,
         "customers": customers,
         "days": days,
         "seed": seed,
@@ -189,7 +205,7 @@ def generate(
     return result
 
 
-def _write_all(folder: Path, params: dict[str, int], fmt: str, progress: bool) -> dict[str, int]:
+def _write_all(folder: Path, params: dict[str, Any], fmt: str, progress: bool) -> dict[str, int]:
     world_seq, block_seq, link_seq = np.random.SeedSequence(params["seed"]).spawn(3)
     n = params["customers"]
     world = make_world(
@@ -198,6 +214,7 @@ def _write_all(folder: Path, params: dict[str, int], fmt: str, progress: bool) -
         items=params["items"],
         offers=params["offers"],
         days=params["days"],
+        profile=PROFILES[params["profile"]],
         truth_days=params["truth_days"],
     )
     data, parts = folder / "data", folder / "parts"

@@ -13,8 +13,6 @@ from training.simulate.world import PURCHASE_MIX, Catalog, Customers, pick_items
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 PURCHASE_CHANNELS = np.array([CH["web"], CH["app"], CH["store"]], dtype=np.int8)
-DISCOVERY_PER_ACTIVITY = 3.0  # discovery purchases per unit activity over the window
-STAPLES_PER_ACTIVITY = 0.9
 STAPLE_KEEP = 0.85
 MAX_CYCLES = 40
 
@@ -31,9 +29,11 @@ def _active_end(cust: Customers, days: int) -> F64:
     return np.minimum(cust.churn_day.astype(np.float64), float(days))
 
 
-def make_staples(rng: np.random.Generator, cat: Catalog, cust: Customers) -> Staples:
+def make_staples(
+    rng: np.random.Generator, cat: Catalog, cust: Customers, per_activity: float
+) -> Staples:
     """Each customer's regularly re-bought consumables, with a personal cycle."""
-    n = rng.poisson(cust.activity * STAPLES_PER_ACTIVITY)
+    n = rng.poisson(cust.activity * per_activity)
     owner = np.repeat(np.arange(n.size, dtype=np.int64), n)
     logits = np.where(cat.consumable[None, :], cust.cat_logit, -np.inf).astype(np.float32)
     probs = softmax_rows(logits)
@@ -82,12 +82,12 @@ def staple_purchases(
 
 
 def discovery_purchases(
-    rng: np.random.Generator, cat: Catalog, cust: Customers, days: int
+    rng: np.random.Generator, cat: Catalog, cust: Customers, days: int, per_activity: float
 ) -> tuple[I64, I64, F64]:
     """One-off and exploratory purchases across all categories, by taste and popularity."""
     end = _active_end(cust, days)
     span = np.maximum(end - cust.join_day, 0.0)
-    n = rng.poisson(cust.activity * DISCOVERY_PER_ACTIVITY * span / days)
+    n = rng.poisson(cust.activity * per_activity * span / days)
     owner = np.repeat(np.arange(n.size, dtype=np.int64), n)
     probs = softmax_rows(cust.cat_logit)
     cats = np.empty(owner.size, dtype=np.int64)

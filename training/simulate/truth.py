@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from training.simulate.offers import OFFER_CH, Offers, propensity
-from training.simulate.shopping import DISCOVERY_PER_ACTIVITY, STAPLE_KEEP, Staples
+from training.simulate.shopping import STAPLE_KEEP, Staples
 from training.simulate.world import DIM, Catalog, Customers
 
 F64 = npt.NDArray[np.float64]
@@ -54,7 +54,7 @@ def save_truth(
     cust: Customers,
     staples: Staples,
     offers: Offers,
-    params: dict[str, int],
+    params: dict[str, Any],
     secondary_of: npt.NDArray[np.int64],
 ) -> None:
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,7 +78,7 @@ class Truth:
     """Oracle scores from saved parameters (see module docstring)."""
 
     folder: Path
-    params: dict[str, int]
+    params: dict[str, Any]
     a: dict[str, Any]
 
     def customer_index(self, customer_ids: Sequence[str]) -> npt.NDArray[np.int64]:
@@ -118,7 +118,9 @@ class Truth:
         z = np.zeros((c.size, p_cat.shape[1]))
         np.add.at(z.T, item_cat, w.T)
         p_item = w / z[:, item_cat]
-        rate = a["customer_activity"][c] * DISCOVERY_PER_ACTIVITY * window / days * active
+        rate = (
+            a["customer_activity"][c] * float(p["discovery_per_activity"]) * window / days * active
+        )
         scores = rate[:, None] * p_cat[:, item_cat] * p_item
         sc, si, due = a["staple_cust"], a["staple_item"], a["staple_due"]
         mine = np.isin(sc, c)

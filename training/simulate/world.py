@@ -39,6 +39,26 @@ OFFER_CHANNELS = ("web", "app", "store", "email", "sms")
 
 
 @dataclass(frozen=True)
+class Profile:
+    """How grocery-like the retailer is: consumables re-bought on a cycle vs one-off buys."""
+
+    name: str
+    consumable_share: float  # share of categories that are consumables
+    staples_per_activity: float  # regularly re-bought items per unit of activity
+    discovery_per_activity: float  # one-off purchases per unit of activity over the window
+
+
+PROFILES = {
+    "retail": Profile(
+        "retail", consumable_share=0.30, staples_per_activity=0.5, discovery_per_activity=5.0
+    ),
+    "grocery": Profile(
+        "grocery", consumable_share=0.60, staples_per_activity=1.2, discovery_per_activity=2.0
+    ),
+}
+
+
+@dataclass(frozen=True)
 class Catalog:
     cat_vec: F32  # K x DIM
     consumable: npt.NDArray[np.bool_]  # K
@@ -65,9 +85,11 @@ class Customers:
     region: I64
 
 
-def make_catalog(rng: np.random.Generator, n_items: int, n_cats: int) -> Catalog:
+def make_catalog(
+    rng: np.random.Generator, n_items: int, n_cats: int, consumable_share: float
+) -> Catalog:
     cat_vec = rng.normal(0, 1, (n_cats, DIM)).astype(np.float32)
-    consumable = np.arange(n_cats) < int(n_cats * 0.45)
+    consumable = np.arange(n_cats) < round(n_cats * consumable_share)
     base_cycle = np.where(consumable, rng.uniform(10, 40, n_cats), 0).astype(np.float32)
     cat_size = rng.dirichlet(np.full(n_cats, 2.0))
     item_cat = np.sort(rng.choice(n_cats, n_items, p=cat_size)).astype(np.int64)
