@@ -48,7 +48,8 @@ runtime-check: $(UV)
 	$(RUNTIME_VENV)/bin/python -c "import sys, omnioffer.cli; bad = {'training', 'lightgbm', 'implicit', 'scipy'} & set(sys.modules); sys.exit(f'runtime imports {bad}' if bad else 0)"
 
 bench: setup
-	$(BIN)/python benchmarks/bench_generate.py
+	$(BIN)/python benchmarks/bench_generate.py --customers 1000000 --runs 3
+	$(BIN)/python benchmarks/bench_train.py --customers 100000 --runs 1
 
 clean:
 	rm -rf $(VENV) $(RUNTIME_VENV) $(TOOLS) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

@@ -159,17 +159,27 @@ def _combine(frames: list[pl.DataFrame], als: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def candidate_recall(candidates: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float]:
-    """Share of true (customer_key, channel, item_id) rows each source contains, and all."""
-    if truth.height == 0:
-        return {name: 0.0 for name in (*SOURCES, "all")}
-    hits = (
+def candidate_hits(candidates: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Each true (customer_key, channel, item_id) row with the sources that contain it."""
+    return (
         truth.select("customer_key", "channel", "item_id")
         .unique()
         .join(candidates, on=["customer_key", "channel", "item_id"], how="left")
+        .select(
+            *(pl.col(f"src_{s}").fill_null(False) for s in SOURCES),
+            pl.col("src_als").is_not_null().alias("src_all"),
+        )
     )
-    shares = hits.select(
-        *(pl.col(f"src_{s}").fill_null(False).mean().alias(s) for s in SOURCES),
-        pl.col("src_als").is_not_null().mean().alias("all"),
-    )
-    return {name: float(value) for name, value in shares.row(0, named=True).items()}
+
+
+def recall_from_hits(hits: pl.DataFrame) -> dict[str, float]:
+    """Share of true rows each source contains, and all sources together."""
+    if hits.height == 0:
+        return {name: 0.0 for name in (*SOURCES, "all")}
+    shares = hits.select(pl.all().mean()).row(0, named=True)
+    return {name.removeprefix("src_"): float(value) for name, value in shares.items()}
+
+
+def candidate_recall(candidates: pl.DataFrame, truth: pl.DataFrame) -> dict[str, float]:
+    """Share of true (customer_key, channel, item_id) rows each source contains, and all."""
+    return recall_from_hits(candidate_hits(candidates, truth))

@@ -1,12 +1,20 @@
 """The model card: card.md with metric tables and PNG plots, written into a version.
 
-Plots use matplotlib's object API (Figure + Agg canvas), not pyplot, so nothing
-global changes and no display is needed.
+The card is what a reviewer reads before promoting a version, so it states the
+comparison that matters (ranker vs the best baseline, and vs the oracle when the
+data is synthetic) rather than leaving the reader to divide numbers by hand.
+
+Plots use matplotlib's object API (Figure + Agg canvas), not pyplot: no global
+backend switch, no display needed, safe to call from a worker thread. Images
+are written with print_png so rcParams such as savefig.bbox cannot change their
+pixel size, and without the Software tag so reruns are byte-identical.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,126 +27,266 @@ from matplotlib.figure import Figure
 from training.scoreboard import Scoreboard
 
 DPI = 100
+# (width, height) in inches; pixels are these times DPI.
+SIZES = {"metrics": (8, 4), "channels": (8, 4), "importance": (8, 6), "calibration": (6, 7)}
+MISSING = "\N{EN DASH}"  # a model that has no value for a metric
+CALIBRATION_BINS = 10
+PLOT_FEATURES = 20
+CARD_FEATURES = 15
+NOT_BASELINES = ("ranker", "oracle")
+
+Floats = npt.NDArray[np.float64]
+Lines = list[str]
+Grid = Mapping[str, Mapping[str, float]]  # group (metric or channel) -> model -> value
+Section = tuple[Lines, list[Path]]  # markdown, and the images it embeds
 
 
 def expected_calibration_error(
-    pred: npt.NDArray[np.float64], outcome: npt.NDArray[np.float64], bins: int = 10
+    pred: Floats, outcome: Floats, bins: int = CALIBRATION_BINS
 ) -> float:
-    """Mean |predicted - observed| over equal-count bins, weighted by bin size."""
+    """Size-weighted mean |mean predicted - observed rate| over equal-count bins.
+
+    Equal-count (quantile) bins rather than fixed-width ones because response
+    probabilities crowd near zero: fixed bins would leave most bins empty and
+    judge the model on a handful of rows. NaN when there is nothing to judge.
+    """
+    pred, outcome = np.asarray(pred, dtype=np.float64), np.asarray(outcome, dtype=np.float64)
+    if pred.shape != outcome.shape or pred.ndim != 1:
+        raise ValueError(f"pred {pred.shape} and outcome {outcome.shape} must be equal 1-d")
+    if bins < 1:
+        raise ValueError("bins must be >= 1")
     if pred.size == 0:
-        return 0.0
-    order = np.argsort(pred, kind="stable")
-    gaps = [
-        abs(float(pred[b].mean()) - float(outcome[b].mean())) * b.size
-        for b in np.array_split(order, bins)
-        if b.size
-    ]
+        return math.nan
+    rows = _bins(pred, bins)
+    gaps = [abs(pred[b].mean() - outcome[b].mean()) * b.size for b in rows]
     return float(sum(gaps) / pred.size)
 
 
+def _bins(pred: Floats, bins: int) -> list[npt.NDArray[np.intp]]:
+    """Row indices of each non-empty equal-count bin, in order of prediction."""
+    order = np.argsort(pred, kind="stable")
+    return [b for b in np.array_split(order, bins) if b.size]
+
+
+def _slug(name: str) -> str:
+    """File-name-safe form of a task or ranker name (no path separators)."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or "_"
+
+
+def _fmt(value: float | None) -> str:
+    return MISSING if value is None else f"{value:.4f}"
+
+
+def _blocks(*blocks: str | Lines) -> Lines:
+    """Markdown paragraphs: each block (a line or a list of lines) followed by a blank line."""
+    out: Lines = []
+    for block in blocks:
+        out += [block, ""] if isinstance(block, str) else [*block, ""]
+    return out
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Lines:
+    """Markdown table; pipes and newlines in cells are neutralised so rows stay rows."""
+    cells = [[str(c).replace("|", "\\|").replace("\n", " ") for c in r] for r in [header, *rows]]
+    lines = ["| " + " | ".join(r) + " |" for r in cells]
+    return [lines[0], "|" + "---|" * len(header), *lines[1:]]
+
+
+def _union(tables: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Keys of all tables in first-seen order, so a key missing from one still shows."""
+    return list(dict.fromkeys(k for t in tables for k in t))
+
+
+def _figure(kind: str) -> Figure:
+    return Figure(figsize=SIZES[kind], dpi=DPI, facecolor="white")
+
+
 def _save(fig: Figure, path: Path) -> Path:
-    FigureCanvasAgg(fig)
-    fig.savefig(path, dpi=DPI, metadata={"Software": None})
+    fig.tight_layout()
+    # print_png, not savefig: savefig.* rcParams (bbox, dpi) could resize the image.
+    FigureCanvasAgg(fig).print_png(path, metadata={"Software": None})  # type: ignore[no-untyped-call]
     return path
 
 
-def _metric_bars(path: Path, board: Scoreboard, title: str) -> Path:
-    models = list(board.overall)
-    metrics = list(next(iter(board.overall.values())))
-    fig = Figure(figsize=(8, 4))
-    ax = fig.add_subplot()
-    width = 0.8 / len(models)
-    for i, model in enumerate(models):
-        ax.bar(
-            np.arange(len(metrics)) + i * width,
-            [board.overall[model].get(m, 0.0) for m in metrics],
-            width,
-            label=model,
-        )
-    ax.set_xticks(np.arange(len(metrics)) + 0.4 - width / 2, metrics)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, path)
-
-
-def _channel_bars(path: Path, board: Scoreboard, metric: str, title: str) -> Path:
-    channels = sorted(board.per_channel)
-    models = list(board.overall)
-    fig = Figure(figsize=(8, 4))
+def _grouped_bars(path: Path, kind: str, table: Grid, models: Sequence[str], title: str) -> Path:
+    """One bar per model within each group; a missing value leaves a gap, not a zero bar."""
+    fig = _figure(kind)
     ax = fig.add_subplot()
     width = 0.8 / max(len(models), 1)
+    x = np.arange(len(table), dtype=np.float64)
     for i, model in enumerate(models):
-        values = [board.per_channel[ch].get(model, {}).get(metric, 0.0) for ch in channels]
-        ax.bar(np.arange(len(channels)) + i * width, values, width, label=model)
-    ax.set_xticks(np.arange(len(channels)) + 0.4 - width / 2, channels)
+        heights = [row.get(model, math.nan) for row in table.values()]
+        ax.bar(x + i * width, heights, width, label=model)
+    ax.set_xticks(x + 0.4 - width / 2, list(table))
     ax.set_title(title)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
+    if models:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # never over a bar
     return _save(fig, path)
 
 
-def _importance_bars(path: Path, pairs: Sequence[tuple[str, float]], title: str) -> Path:
-    top = list(pairs)[:20][::-1]
-    fig = Figure(figsize=(7, 6))
+def _importance_plot(path: Path, pairs: Sequence[tuple[str, float]], ranker: str) -> Path:
+    top = pairs[:PLOT_FEATURES][::-1]  # barh draws bottom-up; biggest on top
+    fig = _figure("importance")
     ax = fig.add_subplot()
-    ax.barh([n for n, _ in top], [v for _, v in top])
-    ax.set_title(title)
-    fig.tight_layout()
+    ax.barh([n for n, _ in top], [g for _, g in top])
+    ax.set_xlabel("total gain")
+    ax.set_title(f"{ranker} ranker: top {PLOT_FEATURES} features by gain")
     return _save(fig, path)
 
 
-def _calibration_plot(
-    path: Path, pred: npt.NDArray[np.float64], outcome: npt.NDArray[np.float64], title: str
-) -> Path:
-    order = np.argsort(pred, kind="stable")
-    bins = [b for b in np.array_split(order, 10) if b.size]
-    fig = Figure(figsize=(5, 5))
-    ax = fig.add_subplot()
-    ax.plot([0, 1], [0, 1], linestyle="--", color="grey")
-    ax.plot([pred[b].mean() for b in bins], [outcome[b].mean() for b in bins], marker="o")
-    ax.set_xlabel("predicted response probability")
-    ax.set_ylabel("observed response rate")
-    ax.set_title(title)
-    fig.tight_layout()
+def _calibration_plot(path: Path, pred: Floats, outcome: Floats, ranker: str) -> Path:
+    """Reliability diagram over quantile bins, with the rows per bin underneath."""
+    rows = _bins(pred, CALIBRATION_BINS)
+    fig = _figure("calibration")
+    top, bottom = fig.subplots(2, 1, height_ratios=[3, 1])
+    top.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
+    means = [(pred[b].mean(), outcome[b].mean()) for b in rows]
+    top.plot([p for p, _ in means], [o for _, o in means], marker="o", label=ranker)
+    top.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted", ylabel="observed rate")
+    top.set_title(f"{ranker}: reliability ({CALIBRATION_BINS} quantile bins)")
+    top.legend(fontsize=8, loc="upper left")
+    bottom.bar(np.arange(1, len(rows) + 1), [b.size for b in rows])
+    bottom.set(xlabel="bin (by predicted probability)", ylabel="rows")
+    bottom.set_xticks(np.arange(1, CALIBRATION_BINS + 1))
     return _save(fig, path)
 
 
-def _table(board: Scoreboard) -> list[str]:
-    metrics = list(next(iter(board.overall.values())))
-    lines = ["| model | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
-    for model, values in board.overall.items():
-        cells = [f"{values[m]:.4f}" if m in values else "-" for m in metrics]
-        lines.append(f"| {model} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def _lift(board: Scoreboard, metric: str) -> list[str]:
-    name, best = board.best_baseline(metric)
-    ranker = board.overall.get("ranker", {}).get(metric)
-    if ranker is None:
-        return []
-    lines = [
-        f"Ranker {metric} {ranker:.4f} = x{ranker / best:.3f} "
-        f"the best baseline ({name}, {best:.4f})."
+def _best_baseline(board: Scoreboard, metric: str) -> tuple[str, float] | None:
+    """Board.best_baseline, but skipping baselines that lack the metric instead of failing."""
+    have = [
+        (m, v[metric]) for m, v in board.overall.items() if m not in NOT_BASELINES and metric in v
     ]
+    return max(have, key=lambda p: p[1]) if have else None
+
+
+def _lift(board: Scoreboard, metric: str) -> Lines:
+    """Ranker over the best baseline (and over the oracle): the number promotion hinges on."""
+    ranker = board.overall.get("ranker", {}).get(metric)
+    best = _best_baseline(board, metric)
+    if ranker is None or best is None:
+        return _blocks(f"Lift on {metric}: n/a (needs both the ranker and a baseline).")
+    name, value = best
+    lift = f"{ranker / value:.3f}x" if value > 0 else "n/a (baseline is 0)"
+    md = _blocks(
+        f"**Lift** on {metric}: ranker {ranker:.4f} / best baseline `{name}` {value:.4f}"
+        f" = **{lift}**"
+    )
     oracle = board.overall.get("oracle", {}).get(metric)
-    if oracle:
-        lines.append(f"Share of oracle: {ranker / oracle:.3f} (oracle {oracle:.4f}).")
-    return lines
-
-
-def _channel_table(board: Scoreboard, metric: str) -> list[str]:
-    models = list(board.overall)
-    lines = ["| channel | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
-    for ch in sorted(board.per_channel):
-        row = board.per_channel[ch]
-        lines.append(
-            f"| {ch} | "
-            + " | ".join(f"{row[m][metric]:.4f}" if m in row else "-" for m in models)
-            + " |"
+    if oracle is not None:
+        share = f"{ranker / oracle:.1%}" if oracle > 0 else "n/a (oracle is 0)"
+        md += _blocks(
+            f"**Share of oracle** on {metric}: ranker {ranker:.4f} / oracle {oracle:.4f}"
+            f" = **{share}**"
         )
-    return lines
+    return md
+
+
+def _task_section(out_dir: Path, task: str, board: Scoreboard, metric: str) -> Section:
+    """Tables and plots for one task; columns are the union over models, so gaps show as dashes."""
+    metrics = _union(list(board.overall.values()))
+    models, slug = _union([board.overall, *board.per_channel.values()]), _slug(task)
+    by_metric = {k: {m: v[k] for m, v in board.overall.items() if k in v} for k in metrics}
+    by_channel = {
+        ch: {m: v[metric] for m, v in board.per_channel[ch].items() if metric in v}
+        for ch in sorted(board.per_channel)
+    }
+    bars, channels = out_dir / f"metrics_{slug}.png", out_dir / f"channels_{slug}.png"
+    _grouped_bars(bars, "metrics", by_metric, list(board.overall), f"{task}: all models")
+    _grouped_bars(channels, "channels", by_channel, models, f"{task}: {metric} per channel")
+    overall = [[m, *(_fmt(board.overall[m].get(k)) for k in metrics)] for m in board.overall]
+    per_channel = [[ch, *(_fmt(row.get(m)) for m in models)] for ch, row in by_channel.items()]
+    md = _blocks(
+        f"## Task `{task}`",
+        f"{board.groups:,} evaluation groups; primary metric {metric}.",
+        _table(["model", *metrics], overall),
+    )
+    md += _lift(board, metric)
+    md += _blocks(
+        f"### {metric} per channel",
+        _table(["channel", *models], per_channel),
+        f"![{task} metrics]({bars.name})",
+        f"![{task} per channel]({channels.name})",
+    )
+    return md, [bars, channels]
+
+
+def _importance_section(out_dir: Path, ranker: str, pairs: Sequence[tuple[str, float]]) -> Section:
+    """Top features by gain; sorted here so callers need not pre-sort (ties keep input order)."""
+    ranked = sorted(pairs, key=lambda p: -p[1])
+    total = sum(g for _, g in ranked)
+    rows = [
+        [i + 1, name, f"{gain:,.1f}", f"{gain / total:.1%}" if total > 0 else MISSING]
+        for i, (name, gain) in enumerate(ranked[:CARD_FEATURES])
+    ]
+    path = _importance_plot(out_dir / f"importance_{_slug(ranker)}.png", ranked, ranker)
+    md = _blocks(
+        f"## Feature importance: `{ranker}` ranker (gain, top {CARD_FEATURES})",
+        _table(["rank", "feature", "gain", "share"], rows) if rows else "No features recorded.",
+        f"![{ranker} importance]({path.name})",
+    )
+    return md, [path]
+
+
+def _calibration_section(out_dir: Path, ranker: str, pred: Floats, outcome: Floats) -> Section:
+    """ECE plus the per-bin numbers behind the reliability plot, for readers without images."""
+    pred, outcome = np.asarray(pred, dtype=np.float64), np.asarray(outcome, dtype=np.float64)
+    ece = expected_calibration_error(pred, outcome)
+    path = _calibration_plot(out_dir / f"calibration_{_slug(ranker)}.png", pred, outcome, ranker)
+    rows = [
+        [i + 1, b.size, f"{pred[b].mean():.4f}", f"{outcome[b].mean():.4f}"]
+        for i, b in enumerate(_bins(pred, CALIBRATION_BINS))
+    ]
+    summary = "No predictions to calibrate."
+    if pred.size:
+        summary = (
+            f"Expected calibration error ({CALIBRATION_BINS} quantile bins): **{ece:.4f}** over"
+            f" {pred.size:,} rows; mean predicted {pred.mean():.4f}, observed {outcome.mean():.4f}."
+        )
+    md = _blocks(
+        f"## Calibration: `{ranker}`",
+        summary,
+        _table(["bin", "rows", "mean predicted", "observed"], rows),
+        f"![{ranker} calibration]({path.name})",
+    )
+    return md, [path]
+
+
+def _json_default(value: object) -> object:
+    """numpy scalars/arrays as their JSON values; anything else as its str."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def _recall(candidate_recall: Mapping[str, float] | None) -> Lines:
+    """The ranker can only reorder what candidates contain: recall caps its ceiling."""
+    if not candidate_recall:
+        return []
+    rows = [[src, _fmt(v)] for src, v in candidate_recall.items()]
+    return _blocks(
+        "## Candidate recall",
+        "Share of test purchases each candidate source contains.",
+        _table(["source", "recall"], rows),
+    )
+
+
+def _tail(
+    timings: Mapping[str, float] | None, params: Mapping[str, Any] | None, notes: Sequence[str]
+) -> Lines:
+    """Provenance after the results: timings, params, notes (each only if given)."""
+    md: Lines = []
+    if timings:
+        rows = [[stage, f"{s:.2f}"] for stage, s in timings.items()]
+        rows.append(["**total**", f"{sum(timings.values()):.2f}"])
+        md += _blocks("## Timings", _table(["stage", "seconds"], rows))
+    if params is not None:
+        text = json.dumps(params, indent=2, sort_keys=True, default=_json_default)
+        md += _blocks("## Parameters", ["```json", text, "```"])
+    if notes:
+        md += _blocks("## Notes", [f"- {' '.join(str(n).split())}" for n in notes])
+    return md
 
 
 def write_card(
@@ -149,82 +297,32 @@ def write_card(
     boards: Mapping[str, Scoreboard],
     primary: Mapping[str, str],
     importance: Mapping[str, Sequence[tuple[str, float]]],
-    calibration: Mapping[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]
-    | None = None,
+    calibration: Mapping[str, tuple[Floats, Floats]] | None = None,
     candidate_recall: Mapping[str, float] | None = None,
     timings: Mapping[str, float] | None = None,
     params: Mapping[str, Any] | None = None,
     notes: Sequence[str] = (),
 ) -> list[Path]:
-    """Write card.md and its plots into out_dir; return the files written."""
+    """Write card.md and its plots into out_dir; return the files written (card.md first).
+
+    Everything is a pure function of the arguments (no clock, no host names) so
+    two runs on the same inputs produce the same bytes and cards diff cleanly.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    window_rows = [[k, v] for k, v in window.items()]
+    md = _blocks(
+        f"# Model card: {version}", "## Training window", _table(["boundary", "value"], window_rows)
+    )
     files: list[Path] = []
-    md = [
-        f"# Model card: {version}",
-        "",
-        "Training window: " + ", ".join(f"{k} {v}" for k, v in window.items()),
-        "",
-    ]
-    for task, board in boards.items():
-        metric = primary[task]
-        files.append(
-            _metric_bars(out_dir / f"metrics_{task}.png", board, f"{task}: models side by side")
-        )
-        files.append(
-            _channel_bars(
-                out_dir / f"channels_{task}.png", board, metric, f"{task}: {metric} per channel"
-            )
-        )
-        md += [
-            f"## Task `{task}` ({board.groups:,} customer-channel groups)",
-            "",
-            *_table(board),
-            "",
-        ]
-        md += [
-            *_lift(board, metric),
-            "",
-            f"### {metric} per channel",
-            "",
-            *_channel_table(board, metric),
-            "",
-        ]
-        md += [f"![metrics](metrics_{task}.png)", f"![channels](channels_{task}.png)", ""]
-    if candidate_recall:
-        md += ["## Candidate recall (share of test purchases each source contains)", ""]
-        md += [f"- {k}: {v:.3f}" for k, v in candidate_recall.items()] + [""]
-    for name, pairs in importance.items():
-        files.append(
-            _importance_bars(out_dir / f"importance_{name}.png", pairs, f"{name} ranker: gain")
-        )
-        md += [f"## Feature importance: {name} ranker (gain, top 15)", ""]
-        md += [f"{i + 1}. {n}: {v:,.1f}" for i, (n, v) in enumerate(list(pairs)[:15])]
-        md += ["", f"![importance](importance_{name}.png)", ""]
-    for name, (pred, outcome) in (calibration or {}).items():
-        files.append(
-            _calibration_plot(
-                out_dir / f"calibration_{name}.png", pred, outcome, f"{name}: calibration"
-            )
-        )
-        ece = expected_calibration_error(pred, outcome)
-        md += [
-            f"## Calibration: {name}",
-            "",
-            f"Expected calibration error (10 bins): {ece:.4f}",
-            "",
-        ]
-        md += [f"![calibration](calibration_{name}.png)", ""]
-    if timings:
-        md += ["## Timings (s)", ""] + [f"- {k}: {v:.1f}" for k, v in timings.items()] + [""]
-    if notes:
-        md += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
-    md += [
-        "## Parameters",
-        "",
-        "```json",
-        json.dumps(params or {}, indent=2, sort_keys=True, default=str),
-        "```",
-        "",
-    ]
+    calibration = calibration or {}
+    sections = [_task_section(out_dir, t, b, primary[t]) for t, b in boards.items()]
+    sections.append((_recall(candidate_recall), []))
+    sections += [_importance_section(out_dir, r, p) for r, p in importance.items()]
+    sections += [_calibration_section(out_dir, r, p, o) for r, (p, o) in calibration.items()]
+    for lines, paths in sections:
+        md += lines
+        files += paths
+    md += _tail(timings, params, notes)
     card = out_dir / "card.md"
-    card.write_text("\n".join(md), encoding="utf-8")
+    card.write_text("\n".join(md).rstrip("\n") + "\n", encoding="utf-8")
     return [card, *files]

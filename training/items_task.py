@@ -16,7 +16,12 @@ import numpy.typing as npt
 import polars as pl
 
 from training import baselines
-from training.candidates import CandidateConfig, candidate_recall, generate_candidates
+from training.candidates import (
+    CandidateConfig,
+    candidate_hits,
+    generate_candidates,
+    recall_from_hits,
+)
 from training.cf import CFConfig, fit_cf
 from training.features.item_features import (
     build_item_features,
@@ -33,6 +38,7 @@ from training.snapshot import Snapshot
 log = logging.getLogger("omnioffer.train")
 
 EVAL_K = 50  # longest list any metric reads (recall@50)
+CHUNK_GROUPS = 5_000  # customer-channel groups whose candidates are featurised at once
 
 
 @dataclass(frozen=True)
@@ -162,19 +168,49 @@ def run_items_task(
         .collect()
     )
     truth = window_truth(test_purchases, _item_ids(items))
-    cands = generate_candidates(
-        truth.groups.select(GROUP_KEYS), test_snap, config=config.candidates
+    ranked_rows, hits, test_x = score_in_chunks(
+        truth.groups.select(GROUP_KEYS),
+        test_snap,
+        booster,
+        names=names,
+        config=config,
+        purchases=test_purchases,
     )
-    recall = candidate_recall(cands, test_purchases)
-    test_feats = build_item_features(cands, test_snap)
-    test_x = feature_matrix(test_feats, names)
-    ranked_rows = test_feats.select(*GROUP_KEYS, "item_id").with_columns(
-        score=pl.Series(score(booster, test_x), dtype=pl.Float64)
-    )
+    recall = recall_from_hits(hits)
     board = score_rankings(_all_rankings(truth, test_snap, ranked_rows, oracle), truth)
     result = ItemTaskResult(booster, names, cf, test_snap, val_snap, board, recall, feats.height)
     result.extra["parity_rows"] = _sample_rows(test_x, config.seed)
     return result
+
+
+def score_in_chunks(
+    groups: pl.DataFrame,
+    snap: Snapshot,
+    booster: Any,
+    *,
+    names: list[str],
+    config: ItemTaskConfig,
+    purchases: pl.DataFrame,
+) -> tuple[pl.DataFrame, pl.DataFrame, npt.NDArray[np.float32]]:
+    """Rank each group's candidates a block of groups at a time, so memory follows the
+    block, not the customer base. Returns the top EVAL_K rows per group, the candidate
+    hits of the test purchases (for recall per source), and a sample of feature rows."""
+    tops, hits, samples = [], [], []
+    chunk = CHUNK_GROUPS
+    for lo in range(0, groups.height, chunk):
+        block = groups.slice(lo, chunk)
+        cands = generate_candidates(block, snap, config=config.candidates)
+        hits.append(candidate_hits(cands, purchases.join(block, on=GROUP_KEYS)))
+        feats = build_item_features(cands, snap)
+        x = feature_matrix(feats, names)
+        rows = feats.select(*GROUP_KEYS, "item_id").with_columns(
+            score=pl.Series(score(booster, x), dtype=pl.Float64)
+        )
+        tops.append(rows.sort("score", descending=True).group_by(GROUP_KEYS).head(EVAL_K))
+        samples.append(
+            _sample_rows(x, config.seed + lo, n=max(2_000 * chunk // max(groups.height, 1), 50))
+        )
+    return pl.concat(tops), pl.concat(hits), np.concatenate(samples)[:2_000]
 
 
 def _sample_rows(x: npt.NDArray[np.float32], seed: int, n: int = 2_000) -> npt.NDArray[np.float32]:
@@ -204,8 +240,13 @@ def _all_rankings(
 def item_ranker_scores(
     groups: pl.DataFrame, snap: Snapshot, result: ItemTaskResult
 ) -> pl.DataFrame:
-    """Item-ranker scores of each group's candidates (customer_key, channel, item_id, score)."""
-    cands = generate_candidates(groups, snap, config=ItemTaskConfig().candidates)
-    feats = build_item_features(cands, snap)
-    raw = score(result.booster, feature_matrix(feats, result.feature_names))
-    return feats.select(*GROUP_KEYS, "item_id").with_columns(score=pl.Series(raw, dtype=pl.Float64))
+    """Item-ranker scores of each group's candidates (customer_key, channel, item_id, score),
+    a block of groups at a time so memory stays bounded."""
+    parts = []
+    for lo in range(0, groups.height, CHUNK_GROUPS):
+        block = groups.slice(lo, CHUNK_GROUPS)
+        feats = build_item_features(generate_candidates(block, snap), snap)
+        raw = score(result.booster, feature_matrix(feats, result.feature_names))
+        scores = pl.Series(raw, dtype=pl.Float64)
+        parts.append(feats.select(*GROUP_KEYS, "item_id").with_columns(score=scores))
+    return pl.concat(parts)

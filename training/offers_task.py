@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -18,8 +18,8 @@ import numpy.typing as npt
 import polars as pl
 
 from training.features.offer_features import RESPONSES, build_offer_features, offer_feature_names
-from training.items_task import ItemTaskResult, item_ranker_scores
-from training.prep.split import TimeSplit
+from training.items_task import ItemTaskConfig, ItemTaskResult, item_ranker_scores, make_snapshot
+from training.prep.split import MIN_FEATURE_DAYS, TimeSplit
 from training.ranker import RankerConfig, score, train_ranker
 from training.rankings import GROUP_KEYS, Truth, ranked_matrix, window_truth
 from training.scoreboard import OFFER_METRICS, Scoreboard, score_rankings
@@ -131,8 +131,39 @@ def _features(
     return build_offer_features(rows, snap, offers, pairs, scores).sort(ROW_KEYS)
 
 
-def _group_ids(frame: pl.DataFrame) -> npt.NDArray[np.int64]:
-    return frame.select(pl.struct(GROUP_KEYS).rank("dense")).to_series().to_numpy().astype(np.int64)
+def _training_rows(
+    resolved: pl.LazyFrame,
+    split: TimeSplit,
+    offers: pl.DataFrame,
+    pairs: pl.DataFrame,
+    items: ItemTaskResult,
+    *,
+    windows: int,
+) -> pl.DataFrame:
+    """Labelled impressions of consecutive windows ending at test_start, each with
+    features from a snapshot at its own start: more answers to learn from, none
+    of them from the test window."""
+    length = split.test_start - split.val_start
+    frames = []
+    for k in range(windows):
+        start = split.val_start - k * length
+        if start - split.start < timedelta(days=MIN_FEATURE_DAYS):
+            break
+        snap = items.val_snapshot if k == 0 else _snapshot_at(resolved, start, items)
+        rows = window_rows(resolved, start, start + length - timedelta(microseconds=1))
+        frames.append(_features(rows, snap, offers, pairs, items).with_columns(window=pl.lit(k)))
+    return pl.concat(frames).sort("window", *ROW_KEYS)
+
+
+def _snapshot_at(resolved: pl.LazyFrame, cutoff: datetime, items: ItemTaskResult) -> Snapshot:
+    return make_snapshot(
+        resolved,
+        items.val_snapshot.items,
+        cutoff,
+        cf=items.cf_config,
+        config=ItemTaskConfig(),
+        channels=items.val_snapshot.channels,
+    )
 
 
 def run_offers_task(
@@ -145,20 +176,17 @@ def run_offers_task(
     items: ItemTaskResult,
     config: RankerConfig | None = None,
     oracle: Any = None,
+    windows: int = 1,
 ) -> OfferTaskResult:
-    """Fit the propensity model on validation-window impressions; score the test window."""
+    """Fit the propensity model on impressions of the validation window and the
+    `windows - 1` windows before it; score the test window."""
     config = config or RankerConfig(objective="binary", min_data_in_leaf=20)
     names = offer_feature_names()
-    train = _features(
-        window_rows(resolved, split.val_start, split.test_start),
-        items.val_snapshot,
-        offers,
-        pairs,
-        items,
-    )
+    train = _training_rows(resolved, split, offers, pairs, items, windows=windows)
     x = train.select(names).to_numpy().astype(np.float32)
+    groups = train.select(pl.struct("window", *GROUP_KEYS).rank("dense")).to_series()
     booster = train_ranker(
-        x, train.get_column("label").to_numpy(), _group_ids(train), names, config
+        x, train.get_column("label").to_numpy(), groups.to_numpy().astype(np.int64), names, config
     )
     log.info("offer model: %d rows, %d trees", train.height, booster.num_trees())
 
