@@ -27,6 +27,7 @@ from training.snapshot import Snapshot
 
 log = logging.getLogger("omnioffer.train")
 EVAL_K = 10
+BLOCK_GROUPS = 5_000
 ROW_KEYS = [*GROUP_KEYS, "offer_id"]
 
 
@@ -106,10 +107,13 @@ def evaluation_rows(
 
     Ranking all eligible offers (not only the ones shown) is the next-best-offer
     question itself; the label is a response after an impression in the window.
+    Only groups with a response get the eligible offers (only they are scored);
+    every shown row is kept, for calibration.
     """
     shown = window_rows(resolved, split.test_start, split.end).with_columns(shown=pl.lit(True))
-    groups = shown.select(GROUP_KEYS).unique()
-    eligible = eligible_rows(groups, offers, segments, split.test_start, split.end)
+    # Groups without a response score no metric; their shown rows still feed calibration.
+    answered = shown.filter(pl.col("label") > 0).select(GROUP_KEYS).unique()
+    eligible = eligible_rows(answered, offers, segments, split.test_start, split.end)
     return (
         pl.concat([eligible, shown.select(ROW_KEYS)])
         .unique()
@@ -126,9 +130,16 @@ def _features(
     pairs: pl.DataFrame,
     items: ItemTaskResult,
 ) -> pl.DataFrame:
+    """Offer features for `rows`, a block of customer-channel groups at a time: the
+    item-ranker scores joined to offer items grow fast with the customer base."""
     groups = rows.select(GROUP_KEYS).unique().sort(GROUP_KEYS)
-    scores = item_ranker_scores(groups, snap, items)
-    return build_offer_features(rows, snap, offers, pairs, scores).sort(ROW_KEYS)
+    parts = []
+    for lo in range(0, groups.height, BLOCK_GROUPS):
+        block = groups.slice(lo, BLOCK_GROUPS)
+        scores = item_ranker_scores(block, snap, items)
+        mine = rows.join(block, on=GROUP_KEYS)
+        parts.append(build_offer_features(mine, snap, offers, pairs, scores))
+    return pl.concat(parts).sort(ROW_KEYS)
 
 
 def _training_rows(
