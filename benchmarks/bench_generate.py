@@ -9,43 +9,22 @@ from __future__ import annotations
 
 import argparse
 import platform
-import resource
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import polars as pl
 
+from timing import children_peak_rss_gib, run_omnioffer
+
 
 def one_run(customers: int, seed: int, out: Path) -> tuple[float, float]:
-    """Wall seconds and peak RSS (GiB) of one generate subprocess."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "omnioffer",
-            "-q",
-            "generate",
-            "--out",
-            str(out),
-            "--customers",
-            str(customers),
-            "--seed",
-            str(seed),
-        ],
-        check=True,
+    """Wall seconds of one generate subprocess, and the children's peak RSS (GiB) so far."""
+    wall = run_omnioffer(
+        "generate", "--out", str(out), "--customers", str(customers), "--seed", str(seed)
     )
-    wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if peak < before:
-        raise RuntimeError("ru_maxrss went backwards")
-    return wall, peak / (1024 * 1024)
+    return wall, children_peak_rss_gib()
 
 
 def main() -> None:

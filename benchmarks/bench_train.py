@@ -3,18 +3,17 @@
     .venv/bin/python benchmarks/bench_train.py --customers 100000 --runs 1
 
 Generates the data first (not timed), then runs train in a fresh subprocess per run.
+The peak RSS is the children's running maximum, so it covers generate too.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import children_peak_rss_gib, run_omnioffer
 
 
 def main() -> None:
@@ -25,42 +24,18 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-train-") as tmp:
         root = Path(tmp)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "omnioffer",
-                "-q",
-                "generate",
-                "--out",
-                str(root / "retail"),
-                "--customers",
-                str(args.customers),
-                "--seed",
-                str(args.seed),
-            ],
-            check=True,
-        )
+        data = root / "retail"
+        size = ["--customers", str(args.customers), "--seed", str(args.seed)]
+        run_omnioffer("generate", "--out", str(data), *size)
         walls, peak = [], 0.0
         for run in range(args.runs):
-            start = time.perf_counter()
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "omnioffer",
-                    "-q",
-                    "train",
-                    "--data",
-                    str(root / "retail" / "data"),
-                    "--out",
-                    str(root / f"models-{run}"),
-                    "--force",
-                ],
-                check=True,
+            models = root / f"models-{run}"
+            walls.append(
+                run_omnioffer(
+                    "train", "--data", str(data / "data"), "--out", str(models), "--force"
+                )
             )
-            walls.append(time.perf_counter() - start)
-            peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / (1024 * 1024)
+            peak = children_peak_rss_gib()
             print(f"run {run + 1}: {walls[-1]:.1f} s, peak RSS so far {peak:.2f} GiB", flush=True)
     print(
         f"| {args.customers:,} | {statistics.median(walls):.1f} s | {peak:.2f} GiB | {args.runs} |"
