@@ -66,6 +66,7 @@ class ItemTaskResult:
     scoreboard: Scoreboard
     candidate_recall: dict[str, float]
     train_rows: int
+    config: ItemTaskConfig  # what the ranker was trained with; reused to score offers
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -178,9 +179,25 @@ def run_items_task(
     )
     recall = recall_from_hits(hits)
     board = score_rankings(_all_rankings(truth, test_snap, ranked_rows, oracle), truth)
-    result = ItemTaskResult(booster, names, cf, test_snap, val_snap, board, recall, feats.height)
+    result = ItemTaskResult(
+        booster, names, cf, test_snap, val_snap, board, recall, feats.height, config
+    )
     result.extra["parity_rows"] = _sample_rows(test_x, config.seed)
     return result
+
+
+def _score_block(
+    block: pl.DataFrame, snap: Snapshot, booster: Any, names: list[str], config: ItemTaskConfig
+) -> tuple[pl.DataFrame, npt.NDArray[np.float32], pl.DataFrame]:
+    """Candidates of one block of groups, their feature matrix, and their ranker scores
+    (customer_key, channel, item_id, score)."""
+    cands = generate_candidates(block, snap, config=config.candidates)
+    feats = build_item_features(cands, snap)
+    x = feature_matrix(feats, names)
+    rows = feats.select(*GROUP_KEYS, "item_id").with_columns(
+        score=pl.Series(score(booster, x), dtype=pl.Float64)
+    )
+    return cands, x, rows
 
 
 def score_in_chunks(
@@ -196,20 +213,13 @@ def score_in_chunks(
     block, not the customer base. Returns the top EVAL_K rows per group, the candidate
     hits of the test purchases (for recall per source), and a sample of feature rows."""
     tops, hits, samples = [], [], []
-    chunk = CHUNK_GROUPS
-    for lo in range(0, groups.height, chunk):
-        block = groups.slice(lo, chunk)
-        cands = generate_candidates(block, snap, config=config.candidates)
+    per_block = max(2_000 * CHUNK_GROUPS // max(groups.height, 1), 50)
+    for lo in range(0, groups.height, CHUNK_GROUPS):
+        block = groups.slice(lo, CHUNK_GROUPS)
+        cands, x, rows = _score_block(block, snap, booster, names, config)
         hits.append(candidate_hits(cands, purchases.join(block, on=GROUP_KEYS)))
-        feats = build_item_features(cands, snap)
-        x = feature_matrix(feats, names)
-        rows = feats.select(*GROUP_KEYS, "item_id").with_columns(
-            score=pl.Series(score(booster, x), dtype=pl.Float64)
-        )
         tops.append(rows.sort("score", descending=True).group_by(GROUP_KEYS).head(EVAL_K))
-        samples.append(
-            _sample_rows(x, config.seed + lo, n=max(2_000 * chunk // max(groups.height, 1), 50))
-        )
+        samples.append(_sample_rows(x, config.seed + lo, n=per_block))
     return pl.concat(tops), pl.concat(hits), np.concatenate(samples)[:2_000]
 
 
@@ -242,11 +252,8 @@ def item_ranker_scores(
 ) -> pl.DataFrame:
     """Item-ranker scores of each group's candidates (customer_key, channel, item_id, score),
     a block of groups at a time so memory stays bounded."""
-    parts = []
-    for lo in range(0, groups.height, CHUNK_GROUPS):
-        block = groups.slice(lo, CHUNK_GROUPS)
-        feats = build_item_features(generate_candidates(block, snap), snap)
-        raw = score(result.booster, feature_matrix(feats, result.feature_names))
-        scores = pl.Series(raw, dtype=pl.Float64)
-        parts.append(feats.select(*GROUP_KEYS, "item_id").with_columns(score=scores))
-    return pl.concat(parts)
+    names, config = result.feature_names, result.config
+    return pl.concat(
+        _score_block(groups.slice(lo, CHUNK_GROUPS), snap, result.booster, names, config)[2]
+        for lo in range(0, groups.height, CHUNK_GROUPS)
+    )

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import polars as pl
 
 from training.features.offer_features import RESPONSES, build_offer_features, offer_feature_names
-from training.items_task import ItemTaskConfig, ItemTaskResult, item_ranker_scores, make_snapshot
+from training.items_task import CHUNK_GROUPS, ItemTaskResult, item_ranker_scores, make_snapshot
 from training.prep.split import MIN_FEATURE_DAYS, TimeSplit
 from training.ranker import RankerConfig, score, train_ranker
 from training.rankings import GROUP_KEYS, Truth, ranked_matrix, window_truth
@@ -27,7 +27,6 @@ from training.snapshot import Snapshot
 
 log = logging.getLogger("omnioffer.train")
 EVAL_K = 10
-BLOCK_GROUPS = 5_000
 ROW_KEYS = [*GROUP_KEYS, "offer_id"]
 
 
@@ -134,8 +133,8 @@ def _features(
     item-ranker scores joined to offer items grow fast with the customer base."""
     groups = rows.select(GROUP_KEYS).unique().sort(GROUP_KEYS)
     parts = []
-    for lo in range(0, groups.height, BLOCK_GROUPS):
-        block = groups.slice(lo, BLOCK_GROUPS)
+    for lo in range(0, groups.height, CHUNK_GROUPS):
+        block = groups.slice(lo, CHUNK_GROUPS)
         scores = item_ranker_scores(block, snap, items)
         mine = rows.join(block, on=GROUP_KEYS)
         parts.append(build_offer_features(mine, snap, offers, pairs, scores))
@@ -172,7 +171,7 @@ def _snapshot_at(resolved: pl.LazyFrame, cutoff: datetime, items: ItemTaskResult
         items.val_snapshot.items,
         cutoff,
         cf=items.cf_config,
-        config=ItemTaskConfig(),
+        config=items.config,
         channels=items.val_snapshot.channels,
     )
 

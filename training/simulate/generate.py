@@ -179,10 +179,8 @@ def generate(
     if days <= truth_days + 14:
         raise UsageError(f"--days must be more than {truth_days + 14}, got {days}")
     started = time.perf_counter()
-    chosen = PROFILES[profile]
     params: dict[str, Any] = {
         "profile": profile,
-        "discovery_per_activity": chosen.discovery_per_activity,
         "customers": customers,
         "days": days,
         "seed": seed,

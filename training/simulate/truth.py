@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from training.simulate.offers import OFFER_CH, Offers, propensity
 from training.simulate.shopping import STAPLE_KEEP, Staples
-from training.simulate.world import DIM, Catalog, Customers
+from training.simulate.world import DIM, PROFILES, Catalog, Customers
 
 F64 = npt.NDArray[np.float64]
 _CUSTOMER = (
@@ -119,7 +119,11 @@ class Truth:
         np.add.at(z.T, item_cat, w.T)
         p_item = w / z[:, item_cat]
         rate = (
-            a["customer_activity"][c] * float(p["discovery_per_activity"]) * window / days * active
+            a["customer_activity"][c]
+            * PROFILES[p["profile"]].discovery_per_activity
+            * window
+            / days
+            * active
         )
         scores = rate[:, None] * p_cat[:, item_cat] * p_item
         sc, si, due = a["staple_cust"], a["staple_item"], a["staple_due"]
