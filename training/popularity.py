@@ -65,7 +65,12 @@ def repurchase_scores(
     scored = (
         hist.filter((pl.col("event_type") == PURCHASE) & (pl.col("timestamp") < cutoff))
         .group_by("customer_key", "item_id")
-        .agg((pl.col("quantity") * 0.5 ** (age_days / half_life_days)).sum().alias("rep_score"))
+        .agg(
+            (pl.col("quantity") * 0.5 ** (age_days / half_life_days))
+            .sum()
+            .round(9)
+            .alias("rep_score")
+        )
         .sort(["customer_key", "rep_score", "item_id"], descending=[False, True, False])
         .with_columns(pl.int_range(1, pl.len() + 1).over("customer_key").alias("rep_rank"))
     )

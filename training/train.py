@@ -34,6 +34,7 @@ from training.oracle_adapter import find_oracle
 from training.prep.split import TimeSplit, make_split
 from training.resolve import TrainingData, load_training_data
 from training.scoreboard import Scoreboard
+from training.serving_export import ServingInputs, serving_cutoff, write_serving
 from training.stages import StageTimer
 
 log = logging.getLogger("omnioffer.train")
@@ -167,6 +168,7 @@ def _publish(models_dir: Path, run: _Run) -> str:
         staging = Path(tmp)
         with timer.stage("export"):
             write_cf_files(staging, items, data.offer_items)
+            write_serving(staging, _serving_inputs(run), serving_cutoff(split.end))
             rankers = {"items": (items.booster, items.feature_names, parity_rows_of(items))}
             if offers is not None:
                 rankers["offers"] = (offers.booster, offers.feature_names, parity_rows_of(offers))
@@ -198,6 +200,20 @@ def _publish(models_dir: Path, run: _Run) -> str:
             write_version(models_dir, version, staging, manifest)
     log.info("wrote model version %s to %s", version, models_dir)
     return version
+
+
+def _serving_inputs(run: _Run) -> ServingInputs:
+    data = run.data
+    return ServingInputs(
+        dataset=data.dataset,
+        identity=data.identity,
+        events=data.events,
+        items=data.items,
+        offers=data.offers,
+        offer_items=data.offer_items,
+        channels=run.items.snapshot.channels,
+        candidates=run.items.config.candidates,
+    )
 
 
 def _params(config: TrainConfig, items: ItemTaskResult, split: TimeSplit) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pytest
 
 from omnioffer.registry import get_current, load_version
 from omnioffer.scoring import OnnxScorer
@@ -15,23 +14,7 @@ from training.config import TrainConfig
 from training.prep.split import make_split
 from training.ranker import RankerConfig
 from training.resolve import load_training_data
-from training.simulate.generate import generate
 from training.train import TrainOutcome, train
-
-SIZE = {"customers": 4_000, "days": 150, "seed": 5, "progress": False}
-
-
-@pytest.fixture(scope="module")
-def retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("train") / "retail"
-    generate(out, **SIZE)  # type: ignore[arg-type]
-    return out
-
-
-@pytest.fixture(scope="module")
-def trained(retail: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TrainOutcome]:
-    models = tmp_path_factory.mktemp("models")
-    return models, train(retail / "data", models, progress=False)
 
 
 def test_a_complete_version_is_written_and_activated(trained: tuple[Path, TrainOutcome]) -> None:

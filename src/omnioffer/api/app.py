@@ -1,0 +1,100 @@
+"""The Litestar application, assembled from small `_configure_*` steps.
+
+`create_app(settings, decider)` serves a given Decider (tests, embedding); without one,
+the app's lifespan builds the real one from settings and closes it on shutdown.
+`app_from_env` is the uvicorn factory worker processes use (settings come from the
+OMNIOFFER_* environment the server process wrote).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.logging.config import LoggingConfig
+from litestar.middleware import ASGIMiddleware
+from litestar.openapi import OpenAPIConfig
+
+from omnioffer.api.controllers import ROUTE_HANDLERS
+from omnioffer.api.errors import exception_handlers
+from omnioffer.api.metrics import Metrics, MetricsMiddleware
+from omnioffer.api.ports import Decider
+from omnioffer.settings import Settings, load_settings
+
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+DECIDER_FACTORY_MODULE = "omnioffer.decide.factory"
+
+
+def _version() -> str:
+    import omnioffer
+
+    return str(getattr(omnioffer, "__version__", "0.1.0"))
+
+
+def _configure_openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(title="omnioffer", version=_version(), path="/schema")
+
+
+def _configure_logging(*, settings: Settings) -> LoggingConfig:
+    """Root logger at the configured level; 500s are logged once, by the error handler."""
+    level = "DEBUG" if settings.log_level == "trace" else settings.log_level.upper()
+    return LoggingConfig(
+        root={"level": level, "handlers": ["queue_listener"]},
+        log_exceptions="never",
+    )
+
+
+def _configure_state(*, settings: Settings, decider: Decider | None, metrics: Metrics) -> State:
+    state = State({"settings": settings, "metrics": metrics})
+    if decider is not None:
+        state.decider = decider
+    return state
+
+
+def _configure_lifespan(*, settings: Settings, decider: Decider | None) -> Sequence[Lifespan]:
+    """Build (and always close) the real Decider unless the caller brought and owns one."""
+    if decider is not None:
+        return ()
+
+    @asynccontextmanager
+    async def decider_lifespan(app: Litestar) -> AsyncIterator[None]:
+        # Imported lazily: the decision service is heavy and optional for the HTTP layer.
+        factory = importlib.import_module(DECIDER_FACTORY_MODULE)
+        built: Decider = await factory.build_decider(settings)
+        app.state.decider = built
+        try:
+            yield
+        finally:
+            await built.close()
+
+    return (decider_lifespan,)
+
+
+def _configure_middleware(*, metrics: Metrics) -> list[ASGIMiddleware]:
+    return [MetricsMiddleware(metrics)]
+
+
+def create_app(settings: Settings | None = None, decider: Decider | None = None) -> Litestar:
+    """The HTTP service; `decider` given means the caller opens and closes it."""
+    settings = settings if settings is not None else Settings()
+    metrics = Metrics(settings.channels)
+    return Litestar(
+        route_handlers=list(ROUTE_HANDLERS),
+        state=_configure_state(settings=settings, decider=decider, metrics=metrics),
+        lifespan=list(_configure_lifespan(settings=settings, decider=decider)),
+        middleware=_configure_middleware(metrics=metrics),
+        exception_handlers=exception_handlers(),
+        openapi_config=_configure_openapi(),
+        logging_config=_configure_logging(settings=settings),
+        request_max_body_size=settings.max_body_bytes,
+        debug=False,
+    )
+
+
+def app_from_env() -> Litestar:
+    """uvicorn factory (`factory=True`): settings from OMNIOFFER_* variables."""
+    return create_app(load_settings())

@@ -1,0 +1,139 @@
+"""Request and response bodies of the HTTP API (public contract: change only on purpose).
+
+msgspec validates types, ranges and sizes while decoding, so a bad body is refused
+with the JSON path of the first offending field before any handler runs.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Score = float
+
+EventType = Literal[
+    "view",
+    "add_to_cart",
+    "purchase",
+    "return",
+    "offer_impression",
+    "offer_click",
+    "offer_redeem",
+    "offer_dismiss",
+]
+Outcome = Literal["impression", "click", "redeem", "dismiss"]
+
+MAX_EVENTS_PER_BATCH = 1_000
+
+
+class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Every request body: unknown fields are an error, not silently ignored."""
+
+
+class Who(Body, kw_only=True):
+    """A customer, by id or by one of their identifiers (cookie, email hash, card...)."""
+
+    customer_id: Id | None = None
+    id_type: Name | None = None
+    id_value: Id | None = None
+
+
+class DecisionContext(Body, kw_only=True):
+    device: Name | None = None
+    store_id: Id | None = None
+    cart: Annotated[list[Id], msgspec.Meta(max_length=100)] = []
+
+
+class DecisionRequest(Who, kw_only=True):
+    channel: Name
+    k: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
+    placement: Name | None = None
+    context: DecisionContext | None = None
+
+
+class OfferOut(msgspec.Struct, kw_only=True):
+    offer_id: str
+    title: str
+    rank: int
+    propensity: float
+    value: float
+    priority: float
+    reasons: list[str]
+
+
+class DecisionResponse(msgspec.Struct, kw_only=True):
+    decision_id: str
+    customer_id: str | None
+    channel: str
+    model_version: str | None
+    offers: list[OfferOut]
+    fallback: str | None
+
+
+class RecommendationRequest(Who, kw_only=True):
+    channel: Name
+    k: Annotated[int, msgspec.Meta(ge=1, le=100)] = 10
+    exclude: Annotated[list[Id], msgspec.Meta(max_length=1_000)] = []
+
+
+class ItemOut(msgspec.Struct, kw_only=True):
+    item_id: str
+    score: float
+    reasons: list[str]
+
+
+class RecommendationResponse(msgspec.Struct, kw_only=True):
+    customer_id: str | None
+    model_version: str | None
+    items: list[ItemOut]
+    fallback: str | None
+
+
+class SimilarResponse(msgspec.Struct, kw_only=True):
+    item_id: str
+    model_version: str | None
+    items: list[ItemOut]
+
+
+class EventIn(Who, kw_only=True):
+    """One data-contract v1 event (timestamps: ISO 8601, naive = UTC, or epoch seconds)."""
+
+    timestamp: str | float
+    event_type: EventType
+    channel: Name
+    item_id: Id | None = None
+    offer_id: Id | None = None
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 1
+    revenue: float | None = None
+    event_id: Id | None = None
+    session_id: Id | None = None
+
+
+class EventsRequest(Body, kw_only=True):
+    events: Annotated[list[EventIn], msgspec.Meta(min_length=1, max_length=MAX_EVENTS_PER_BATCH)]
+
+
+class EventsResponse(msgspec.Struct, kw_only=True):
+    accepted: int
+    duplicates: int
+
+
+class FeedbackRequest(Body, kw_only=True):
+    decision_id: Id
+    offer_id: Id
+    outcome: Outcome
+    channel: Name
+
+
+class FeedbackResponse(msgspec.Struct, kw_only=True):
+    accepted: bool
+    duplicate: bool
+
+
+class Readiness(msgspec.Struct, kw_only=True):
+    ready: bool
+    store: str  # "ok" or why not
+    model_version: str | None

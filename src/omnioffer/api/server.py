@@ -1,0 +1,71 @@
+"""Run the HTTP service under uvicorn (one process or several workers).
+
+Workers are separate processes that build their own app through the
+`app_from_env` factory, so settings travel to them as OMNIOFFER_* environment
+variables. With several workers, Prometheus values live in a fresh temporary
+PROMETHEUS_MULTIPROC_DIR (stale files from an earlier run would corrupt counters),
+removed when the server exits.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from omnioffer.api.metrics import MULTIPROC_ENV
+from omnioffer.settings import Settings, settings_to_env
+
+APP_FACTORY = "omnioffer.api.app:app_from_env"
+
+
+def _importable(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+@contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set variables for the server's lifetime (workers inherit them), then restore."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = old
+
+
+@contextmanager
+def _worker_environment(settings: Settings) -> Iterator[None]:
+    env = settings_to_env(settings)
+    if settings.workers <= 1:
+        with _environment(env):
+            yield
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="omnioffer-metrics-") as metrics_dir,
+        _environment({**env, MULTIPROC_ENV: metrics_dir}),
+    ):
+        yield
+
+
+def run_server(settings: Settings) -> None:
+    """Serve until interrupted (blocking); uvloop/httptools are used when installed."""
+    import uvicorn
+
+    with _worker_environment(settings):
+        uvicorn.run(
+            APP_FACTORY,
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            loop="uvloop" if _importable("uvloop") else "asyncio",
+            http="httptools" if _importable("httptools") else "h11",
+        )

@@ -1,0 +1,107 @@
+"""Candidate items for one customer on one channel: the training sources, online.
+
+Same sources and sizes as training/candidates.py (ALS top-N, own history by
+recency-weighted frequency, recent views and carts, items similar to the last
+purchases, global and channel popularity), computed from one customer's arrays.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from omnioffer.decide.catalog import VersionModel
+from omnioffer.decide.history import DAY_S, History
+
+SOURCES = ("als", "history", "recent", "related", "popular", "popular_channel")
+HALF_LIFE_DAYS = 30.0
+
+
+@dataclass(frozen=True)
+class Candidates:
+    items: npt.NDArray[np.int64]  # item indices, ascending
+    sources: dict[str, npt.NDArray[np.bool_]]  # aligned with items
+    als_rank: npt.NDArray[np.float64]  # NaN when not in the ALS top-N
+
+
+def _top(scores: npt.NDArray[np.float32], n: int) -> npt.NDArray[np.int64]:
+    n = min(n, scores.size)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    top = np.argpartition(-scores, n - 1)[:n]
+    return top[np.argsort(-scores[top], kind="stable")]
+
+
+def als_top(model: VersionModel, user: npt.NDArray[np.float32] | None, n: int) -> list[int]:
+    if user is None:
+        return []
+    rows = _top(model.cf_factors @ user, n)
+    return [int(i) for i in model.item_of_cf_row[rows]]
+
+
+def history_top(h: History, model: VersionModel, n: int) -> list[int]:
+    """The customer's own items by recency-weighted quantity, best first."""
+    p = h.purchases & (h.item >= 0)
+    weight = h.qty[p] * 0.5 ** (h.age_days()[p] / HALF_LIFE_DAYS)
+    score: dict[int, float] = {}
+    for item, w in zip(h.item[p].tolist(), weight.tolist(), strict=True):
+        score[item] = score.get(item, 0.0) + w
+    ids = model.catalog.item_ids
+    # rounded like training's repurchase_scores, so near-ties break by item id in both
+    return sorted(score, key=lambda i: (-round(score[i], 9), ids[i]))[:n]
+
+
+def recent_top(h: History, n: int, days: int) -> list[int]:
+    m = h.mask("view", "add_to_cart") & (h.ts >= h.now - days * DAY_S) & (h.item >= 0)
+    last: dict[int, float] = {}
+    for item, t in zip(h.item[m].tolist(), h.ts[m].tolist(), strict=True):
+        last[item] = max(last.get(item, t), t)
+    return sorted(last, key=lambda i: -last[i])[:n]
+
+
+def related_top(h: History, model: VersionModel, seeds: int, n: int) -> list[int]:
+    """Items most similar (cosine of CF factors) to the last `seeds` distinct purchases."""
+    p = h.purchases & (h.item >= 0)
+    last: dict[int, float] = {}
+    for item, t in zip(h.item[p].tolist(), h.ts[p].tolist(), strict=True):
+        last[item] = max(last.get(item, t), t)
+    out: list[int] = []
+    for item in sorted(last, key=lambda i: -last[i])[:seeds]:
+        row = int(model.cf_row_of_item[item])
+        if row < 0:
+            continue
+        sims = model.cf_unit @ model.cf_unit[row]
+        sims[row] = -np.inf
+        out.extend(int(i) for i in model.item_of_cf_row[_top(sims, n)])
+    return out
+
+
+def generate(
+    h: History, model: VersionModel, user: npt.NDArray[np.float32] | None, channel: str
+) -> Candidates:
+    cfg, index = model.catalog.candidates, model.item_index
+    als = als_top(model, user, cfg["n_als"])
+    lists = {
+        "als": als,
+        "history": history_top(h, model, cfg["n_history"]),
+        "recent": recent_top(h, cfg["n_recent"], cfg["recent_days"]),
+        "related": related_top(h, model, cfg["related_seeds"], cfg["n_related"]),
+        "popular": [index[i] for i in model.catalog.popular if i in index],
+        "popular_channel": [
+            index[i] for i in model.catalog.popular_channel.get(channel, []) if i in index
+        ],
+    }
+    items = np.array(sorted({i for ids in lists.values() for i in ids if i >= 0}), dtype=np.int64)
+    pos = {int(item): k for k, item in enumerate(items.tolist())}
+    sources = {}
+    for name, ids in lists.items():
+        flags = np.zeros(items.size, dtype=np.bool_)
+        flags[[pos[i] for i in ids if i >= 0]] = True
+        sources[name] = flags
+    rank = np.full(items.size, np.nan)
+    for r, item in enumerate(als, start=1):
+        if item >= 0:
+            rank[pos[item]] = r
+    return Candidates(items, sources, rank)

@@ -1,0 +1,123 @@
+"""A model version's global serving data: items, offers, popularity, CF item factors.
+
+Stored once per version in the feature store (one msgpack blob) and held in memory
+by each worker as numpy arrays; per-request work then only indexes into them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+class OfferRow(msgspec.Struct, kw_only=True):
+    offer_id: str
+    title: str
+    discount: float | None
+    value: float | None
+    start: float | None
+    end: float | None
+    channels: list[str]
+    segments: list[str]
+    max_per_customer: int | None
+    covered_items: list[str]
+    covered_categories: list[str]
+    of_log_items: float | None
+    of_rate: float | None
+    of_log_impressions: float | None
+    rate_channel: dict[str, float]
+
+
+class Catalog(msgspec.Struct, kw_only=True):
+    """Columns as plain lists: the wire form of a version's globals."""
+
+    version: str
+    cutoff: float
+    prior: float
+    channels: list[str]
+    candidates: dict[str, int]
+    item_ids: list[str]
+    category: list[str | None]
+    item_stats: dict[str, list[float | None]]  # it_price, it_pop28, ... aligned with item_ids
+    channel_pop: dict[str, dict[str, tuple[float, float]]]  # channel -> item -> (pop, share)
+    popular: list[str]
+    popular_channel: dict[str, list[str]]
+    cf_items: list[str]
+    n_factors: int
+    item_factors: bytes
+    offers: list[OfferRow]
+    offer_vocab: list[str]
+    offer_vectors: bytes
+
+
+ITEM_STATS = ("it_price", "it_pop28", "it_pop7", "it_pop_all", "it_trend", "it_repeat_rate")
+ITEM_FILL = {"it_price": 0.0, "it_pop28": 0.0, "it_pop7": 0.0, "it_pop_all": 0.0,
+             "it_trend": 0.0, "it_repeat_rate": 0.0}  # fmt: skip
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Catalog)
+
+
+def encode_catalog(catalog: Catalog) -> bytes:
+    return _encoder.encode(catalog)
+
+
+def decode_catalog(blob: bytes) -> Catalog:
+    return _decoder.decode(blob)
+
+
+@dataclass
+class VersionModel:
+    """The in-memory, array form of a Catalog (item index = position in item_ids)."""
+
+    catalog: Catalog
+    item_index: dict[str, int]
+    category_of: list[str | None]
+    stats: dict[str, F64]  # nulls already filled
+    cf_factors: F32  # rows aligned with catalog.cf_items
+    cf_unit: F32  # row-normalised, for cosine similarity
+    cf_row_of_item: I64  # item index -> cf row, -1 when the CF model does not know it
+    item_of_cf_row: I64
+    offer_vectors: F32  # rows aligned with catalog.offer_vocab
+    offer_index: dict[str, int] = field(default_factory=dict)
+    channel_code: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog) -> VersionModel:
+        index = {item: i for i, item in enumerate(catalog.item_ids)}
+        f = catalog.n_factors
+        factors = np.frombuffer(catalog.item_factors, dtype=np.float32).reshape(-1, f)
+        norms = np.linalg.norm(factors, axis=1, keepdims=True)
+        unit = (factors / np.maximum(norms, 1e-9)).astype(np.float32)
+        item_of_cf = np.array([index.get(i, -1) for i in catalog.cf_items], dtype=np.int64)
+        cf_of_item = np.full(len(catalog.item_ids), -1, dtype=np.int64)
+        known = item_of_cf >= 0
+        cf_of_item[item_of_cf[known]] = np.flatnonzero(known)
+        stats = {
+            name: np.array(
+                [ITEM_FILL[name] if v is None else v for v in catalog.item_stats[name]],
+                dtype=np.float64,
+            )
+            for name in ITEM_STATS
+        }
+        vectors = np.frombuffer(catalog.offer_vectors, dtype=np.float32).reshape(-1, f)
+        return cls(
+            catalog=catalog,
+            item_index=index,
+            category_of=list(catalog.category),
+            stats=stats,
+            cf_factors=factors,
+            cf_unit=unit,
+            cf_row_of_item=cf_of_item,
+            item_of_cf_row=item_of_cf,
+            offer_vectors=vectors,
+            offer_index={o: i for i, o in enumerate(catalog.offer_vocab)},
+            channel_code={c: i for i, c in enumerate(catalog.channels)},
+        )

@@ -1,0 +1,63 @@
+"""A customer's events as aligned numpy columns, the input of every online feature.
+
+Built per request from the batch record plus real-time events; only events before
+`now` count, exactly as training features only see events before their cutoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from omnioffer.decide.catalog import VersionModel
+from omnioffer.decide.records import Event
+
+DAY_S = 86_400.0
+OFFER_TYPES = ("offer_impression", "offer_click", "offer_redeem", "offer_dismiss")
+RESPONSES = ("offer_click", "offer_redeem")
+
+
+@dataclass(frozen=True)
+class History:
+    now: float
+    ts: npt.NDArray[np.float64]
+    type: npt.NDArray[np.str_]
+    channel: npt.NDArray[np.str_]
+    item: npt.NDArray[np.int64]  # item index in the version, -1 unknown or none
+    item_id: list[str | None]
+    offer: list[str | None]
+    qty: npt.NDArray[np.float64]
+    revenue: npt.NDArray[np.float64]  # NaN when unknown
+
+    @classmethod
+    def build(cls, events: Sequence[Event], model: VersionModel, now: float) -> History:
+        kept = sorted((e for e in events if e.ts < now), key=lambda e: e.ts)
+        index = model.item_index
+        return cls(
+            now=now,
+            ts=np.array([e.ts for e in kept], dtype=np.float64),
+            type=np.array([e.type for e in kept], dtype=np.str_),
+            channel=np.array([e.channel for e in kept], dtype=np.str_),
+            item=np.array(
+                [-1 if e.item is None else index.get(e.item, -1) for e in kept], dtype=np.int64
+            ),
+            item_id=[e.item for e in kept],
+            offer=[e.offer for e in kept],
+            qty=np.array([e.qty for e in kept], dtype=np.float64),
+            revenue=np.array(
+                [np.nan if e.revenue is None else e.revenue for e in kept], dtype=np.float64
+            ),
+        )
+
+    def age_days(self) -> npt.NDArray[np.float64]:
+        return (self.now - self.ts) / DAY_S
+
+    def mask(self, *types: str) -> npt.NDArray[np.bool_]:
+        return np.isin(self.type, types)
+
+    @property
+    def purchases(self) -> npt.NDArray[np.bool_]:
+        return np.asarray(self.type == "purchase", dtype=np.bool_)

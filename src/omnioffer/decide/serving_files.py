@@ -1,0 +1,135 @@
+"""Read a model version's `serving/` files into a Catalog and per-customer batch records.
+
+Used by `materialize` (offline tooling: polars is fine here, never on the hot path).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from omnioffer.decide.catalog import ITEM_STATS, Catalog, OfferRow
+from omnioffer.decide.records import CustomerBatch, Event, encode_batch
+from omnioffer.registry import LoadedVersion
+
+
+def _read(loaded: LoadedVersion, name: str) -> pl.DataFrame:
+    return pl.read_parquet(loaded.file(f"serving/{name}.parquet"))
+
+
+def _meta(loaded: LoadedVersion) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(loaded.file("serving/serving.json").read_text("utf-8"))
+    return data
+
+
+def _ids(loaded: LoadedVersion, rel: str) -> list[str]:
+    arr = loaded.arrays.get(rel)
+    return [] if arr is None else [str(x) for x in arr.tolist()]
+
+
+def build_catalog(loaded: LoadedVersion) -> Catalog:
+    meta = _meta(loaded)
+    items = _read(loaded, "items")
+    pop = _read(loaded, "channel_items")
+    channel_pop: dict[str, dict[str, tuple[float, float]]] = {}
+    for ch, item, p, s in pop.select("channel", "item_id", "ch_pop", "ch_share").iter_rows():
+        channel_pop.setdefault(ch, {})[item] = (float(p), float(s))
+    by_channel: dict[str, list[str]] = {}
+    for ch, item in (
+        _read(loaded, "popular_channel")
+        .sort("channel", "pop_rank")
+        .select("channel", "item_id")
+        .iter_rows()
+    ):
+        by_channel.setdefault(ch, []).append(item)
+    factors = loaded.arrays["factors/items.npy"].astype(np.float32)
+    offer_vectors = loaded.arrays.get("factors/offers.npy")
+    if offer_vectors is None:
+        offer_vectors = np.zeros((0, factors.shape[1]), dtype=np.float32)
+    return Catalog(
+        version=loaded.name,
+        cutoff=float(meta["cutoff"]),
+        prior=float(meta["prior"]),
+        channels=list(meta["channels"]),
+        candidates={k: int(v) for k, v in meta["candidates"].items()},
+        item_ids=items.get_column("item_id").to_list(),
+        category=items.get_column("category").to_list(),
+        item_stats={n: items.get_column(n).cast(pl.Float64).to_list() for n in ITEM_STATS},
+        channel_pop=channel_pop,
+        popular=_read(loaded, "popular").sort("pop_rank").get_column("item_id").to_list(),
+        popular_channel=by_channel,
+        cf_items=_ids(loaded, "vocab/items.npy"),
+        n_factors=int(factors.shape[1]),
+        item_factors=np.ascontiguousarray(factors).tobytes(),
+        offers=_offers(loaded),
+        offer_vocab=_ids(loaded, "vocab/offers.npy"),
+        offer_vectors=np.ascontiguousarray(offer_vectors.astype(np.float32)).tobytes(),
+    )
+
+
+def _offers(loaded: LoadedVersion) -> list[OfferRow]:
+    table = _read(loaded, "offers")
+    rates: dict[str, dict[str, float]] = {}
+    for offer, ch, rate in _read(loaded, "offer_channels").iter_rows():
+        rates.setdefault(offer, {})[ch] = float(rate)
+    cols = table.columns
+    out = []
+    for row in table.iter_rows(named=True):
+        out.append(
+            OfferRow(
+                offer_id=row["offer_id"],
+                title=row["title"] if "title" in cols and row["title"] else row["offer_id"],
+                discount=row["discount"],
+                value=row["value"],
+                start=row["start"],
+                end=row["end"],
+                channels=list(row["channels"] or []),
+                segments=list(row["segments"] or []),
+                max_per_customer=row.get("max_per_customer"),
+                covered_items=list(row["covered_items"] or []),
+                covered_categories=list(row["covered_categories"] or []),
+                of_log_items=row["of_log_items"],
+                of_rate=row["of_rate"],
+                of_log_impressions=row["of_log_impressions"],
+                rate_channel=rates.get(row["offer_id"], {}),
+            )
+        )
+    return out
+
+
+def customer_batches(
+    loaded: LoadedVersion, chunk: int = 5_000
+) -> Iterator[list[tuple[str, bytes]]]:
+    """(customer_id, encoded CustomerBatch) in chunks; every customer the version knows."""
+    hist = _read(loaded, "history")
+    people = _read(loaded, "customers")
+    consent_cols = [c for c in people.columns if c.startswith("consent_")]
+    profile = {row["customer_key"]: row for row in people.iter_rows(named=True)}
+    cf_ids = _ids(loaded, "vocab/customers.npy")
+    factors = loaded.arrays["factors/customers.npy"].astype(np.float32)
+    row_of = {c: i for i, c in enumerate(cf_ids)}
+    events: dict[str, list[Event]] = {}
+    for key, ts, typ, ch, item, offer, qty, rev in hist.iter_rows():
+        events.setdefault(key, []).append(Event(ts, typ, ch, item, offer, int(qty or 1), rev))
+    everyone = sorted(set(events) | set(profile) | set(row_of))
+    for lo in range(0, len(everyone), chunk):
+        rows = []
+        for cid in everyone[lo : lo + chunk]:
+            prof = profile.get(cid, {})
+            r = row_of.get(cid)
+            batch = CustomerBatch(
+                segment=prof.get("segment"),
+                consent={
+                    c.removeprefix("consent_"): bool(prof[c])
+                    for c in consent_cols
+                    if prof.get(c) is not None
+                },
+                factors=b"" if r is None else factors[r].tobytes(),
+                events=events.get(cid, []),
+            )
+            rows.append((cid, encode_batch(batch)))
+        yield rows

@@ -1,0 +1,175 @@
+"""Service settings: one immutable object, loaded from defaults < TOML < environment < flags.
+
+The TOML file is flat: every top-level key is a `Settings` field (e.g. `port = 8080`,
+`channels = ["web", "app"]`), plus an optional `[policy]` table kept raw for the
+decision policy to interpret. Unknown keys are an error so typos do not go unnoticed.
+
+Environment variables are `OMNIOFFER_<FIELD>` (e.g. OMNIOFFER_PORT=8080,
+OMNIOFFER_CHANNELS=web,app, OMNIOFFER_STORE_URL= for "embedded store",
+OMNIOFFER_POLICY='{"max_offers": 3}' as a JSON object). OMNIOFFER_CONFIG names the TOML
+file when `load_settings` is not given one. `settings_to_env` writes the same
+variables, which is how the server hands its settings to uvicorn worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from omnioffer.contracts.schema import DEFAULT_CHANNELS
+from omnioffer.errors import UsageError
+
+ENV_PREFIX = "OMNIOFFER_"
+CONFIG_ENV = "OMNIOFFER_CONFIG"
+
+LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
+Channel = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^,\s]+$")]
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything the online service is configured with (the CLI, app and workers share it)."""
+
+    host: NonEmpty = "127.0.0.1"
+    port: Annotated[int, msgspec.Meta(ge=0, le=65_535)] = 8000
+    workers: Annotated[int, msgspec.Meta(ge=1, le=256)] = 1
+    store_url: NonEmpty | None = None  # None: the embedded default store
+    models_dir: NonEmpty = "models"
+    channels: Annotated[tuple[Channel, ...], msgspec.Meta(min_length=1)] = DEFAULT_CHANNELS
+    store_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.25
+    model_poll_s: Annotated[float, msgspec.Meta(gt=0, le=3_600)] = 0.5
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1_024)] = 2_000_000
+    log_level: LogLevel = "info"
+    policy: dict[str, Any] = {}
+
+
+_FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in msgspec.structs.fields(Settings)}
+
+
+def env_name(field: str) -> str:
+    """The environment variable that sets `field`."""
+    return ENV_PREFIX + field.upper()
+
+
+def load_settings(
+    toml_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Merge the sources; overrides (CLI flags) win, None values in them mean "not given".
+
+    Raises UsageError naming the offending key, variable or flag (and the file).
+    """
+    env = os.environ if env is None else env
+    path = toml_path if toml_path is not None else _config_path(env)
+    values: dict[str, Any] = {}
+    if path is not None:
+        values.update(_from_toml(path))
+    values.update(_from_env(env))
+    values.update(_from_overrides(overrides or {}))
+    return Settings(**values)
+
+
+def settings_to_env(settings: Settings) -> dict[str, str]:
+    """The OMNIOFFER_* variables that make `load_settings()` rebuild `settings` exactly."""
+    return {env_name(name): _env_text(getattr(settings, name)) for name in _FIELD_TYPES}
+
+
+def _config_path(env: Mapping[str, str]) -> Path | None:
+    raw = env.get(CONFIG_ENV, "").strip()
+    return Path(raw) if raw else None
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            table = tomllib.load(handle)
+    except OSError as exc:
+        raise UsageError(f"cannot read settings file {path}: {exc.strerror or exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"settings file {path} is not valid TOML: {exc}") from exc
+    values: dict[str, Any] = {}
+    for key, raw in table.items():
+        where = f"key {key!r} in {path}"
+        if key not in _FIELD_TYPES:
+            known = ", ".join(sorted(_FIELD_TYPES))
+            raise UsageError(f"unknown {where} (known keys: {known})")
+        values[key] = _convert(key, raw, where, strict=True)
+    return values
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name in _FIELD_TYPES:
+        var = env_name(name)
+        if var in env:
+            where = f"environment variable {var}"
+            values[name] = _convert(name, _parse_text(name, env[var], where), where, strict=False)
+    return values
+
+
+def _from_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, raw in overrides.items():
+        where = f"option {name!r}"
+        if name not in _FIELD_TYPES:
+            raise UsageError(f"unknown {where}")
+        if raw is None:
+            continue
+        value = _parse_text(name, raw, where) if isinstance(raw, str) else raw
+        values[name] = _convert(name, value, where, strict=False)
+    return values
+
+
+def _split_channels(text: str, where: str) -> Any:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def _json_object(text: str, where: str) -> Any:
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError as exc:
+        raise UsageError(f"{where}: expected a JSON object ({exc})") from exc
+
+
+def _optional(text: str, where: str) -> Any:
+    return text.strip() or None
+
+
+_TEXT_PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "channels": _split_channels,
+    "policy": _json_object,
+    "store_url": _optional,
+}
+
+
+def _parse_text(name: str, text: str, where: str) -> Any:
+    """Text (environment, flags) to the shape the field's type expects."""
+    parser = _TEXT_PARSERS.get(name)
+    return parser(text, where) if parser else text.strip()
+
+
+def _convert(name: str, raw: Any, where: str, *, strict: bool) -> Any:
+    """Validate one value against its field type; strict=False lets "8000" be an int."""
+    if name == "log_level" and isinstance(raw, str):
+        raw = raw.lower()
+    try:
+        return msgspec.convert(raw, _FIELD_TYPES[name], strict=strict)
+    except msgspec.ValidationError as exc:
+        shown = repr(raw) if len(repr(raw)) <= 80 else repr(raw)[:77] + "..."
+        raise UsageError(f"{where}: {exc} (got {shown})") from exc
+
+
+def _env_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ",".join(value)
+    if isinstance(value, dict):
+        return msgspec.json.encode(value).decode()
+    return repr(value) if isinstance(value, float) else str(value)

@@ -1,0 +1,169 @@
+"""The one async FeatureStore protocol every backend honours (Redis, embedded SQLite).
+
+The store is deliberately domain-light: batch features and real-time events are
+opaque bytes the decision service encodes; the store owns keys, versions,
+idempotency, identity links, the durable event log and atomicity.
+
+Two kinds of data live side by side:
+- versioned batch data, written by `materialize` under a model version and served
+  only once that version is activated (atomically; older versions stay until
+  dropped);
+- unversioned real-time state (events per customer, identity links, decisions,
+  offer counters, the event log), which survives model switches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+from omnioffer.errors import OmniofferError
+
+VersionState = Literal["loading", "ready"]
+
+
+class StoreError(OmniofferError):
+    """The store was used wrongly (unknown version, dropping the active one)."""
+
+
+class StoreUnavailable(OmniofferError):  # noqa: N818 - public name, kept
+    """The backend cannot be reached or did not answer in time; callers degrade."""
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityLink:
+    """Bind (id_type, id_value) to the event's customer; move `anonymous_id`'s events over."""
+
+    id_type: str
+    id_value: str
+    anonymous_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One ingested event, already resolved to a customer (or an anonymous pseudo-id)."""
+
+    event_id: str
+    customer_id: str
+    payload: bytes
+    link: IdentityLink | None = None
+    counter: tuple[str, str] | None = None  # (offer_id, field) to increment by one
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    accepted: tuple[str, ...]  # event ids recorded now, in input order
+    duplicates: tuple[str, ...]  # event ids seen before (or twice in this batch)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRecord:
+    """What one decision reads for a customer, in one round trip."""
+
+    batch: bytes | None  # the version's batch features, None when the customer is unknown
+    events: list[bytes] = field(default_factory=list)  # real-time payloads, oldest first
+
+
+@dataclass(frozen=True, slots=True)
+class VersionInfo:
+    name: str
+    state: VersionState
+    customers: int
+    active: bool
+    info: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLimits:
+    """Retention of real-time state (every backend applies the same limits)."""
+
+    max_events_per_customer: int = 500
+    events_ttl_s: int = 90 * 86_400
+    dedup_ttl_s: int = 7 * 86_400
+    decision_ttl_s: int = 2 * 86_400
+
+
+@runtime_checkable
+class FeatureStore(Protocol):
+    """Every method raises StoreUnavailable when the backend is unreachable or times out."""
+
+    limits: StoreLimits
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    # --- versions (batch data) -------------------------------------------------
+    async def begin_version(self, version: str) -> None:
+        """Start (or restart) loading `version`; its state becomes "loading".
+
+        Restarting clears what an interrupted load left. StoreError for the active one.
+        """
+
+    async def put_globals(self, version: str, blobs: Mapping[str, bytes]) -> None:
+        """Global blobs of a version; like put_customers, StoreError unless it is loading."""
+
+    async def put_customers(self, version: str, rows: Sequence[tuple[str, bytes]]) -> None:
+        """Batch features per customer id; called in chunks of a few thousand.
+
+        StoreError unless the version is "loading"; rewriting an id replaces its row.
+        """
+
+    async def finish_version(self, version: str, info: Mapping[str, str]) -> None:
+        """Mark the version "ready" (activatable) with its customer count and info.
+
+        The count is of distinct customer ids; StoreError unless the version is loading.
+        """
+
+    async def activate(self, version: str) -> None:
+        """Atomically make `version` the active one; StoreError unless it is ready."""
+
+    async def active_version(self) -> str | None: ...
+
+    async def list_versions(self) -> list[VersionInfo]:
+        """Oldest begin_version first; a loading version reports the rows written so far."""
+
+    async def drop_version(self, version: str) -> None:
+        """Delete a version's batch data; StoreError for the active or an unknown one."""
+
+    async def get_global(self, version: str, name: str) -> bytes | None: ...
+
+    # --- per request -----------------------------------------------------------
+    async def fetch_customer(self, version: str, customer_id: str) -> CustomerRecord:
+        """Batch features and real-time events of one customer in one round trip."""
+
+    async def resolve(self, id_type: str, id_value: str) -> str | None:
+        """The customer an identifier is linked to (batch identities or real-time links)."""
+
+    async def put_identities(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """Batch identity links (id_type, id_value, customer_id); unversioned."""
+
+    # --- real-time writes ------------------------------------------------------
+    async def ingest(self, events: Sequence[StoredEvent]) -> IngestResult:
+        """Record new events atomically: all of the batch or none of it.
+
+        For each event whose id was not seen within limits.dedup_ttl_s: append the
+        payload to the customer's real-time list (newest last, capped, TTL
+        refreshed), append (customer_id, payload) to the durable event log, apply
+        its identity link (moving the anonymous id's real-time events to the
+        customer, oldest first) and its counter.
+
+        The link is applied before the event's own payload is appended, so the
+        customer's list reads: own older events, the anonymous ones, this event.
+        StoreError (before anything is written) for ids with braces or empty ids.
+        """
+
+    async def read_log(self, after: str | None, limit: int) -> list[tuple[str, str, bytes]]:
+        """Up to `limit` log entries (entry id, customer_id, payload) after `after`, in order.
+
+        Entry ids are opaque, backend-specific strings: pass the last one back as `after`.
+        """
+
+    async def offer_counters(self, offer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Counters per requested offer id (field -> count); {} for an offer never counted."""
+
+    async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
+        """Keep a served decision for limits.decision_ttl_s, so feedback can find it."""
+
+    async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None: ...

@@ -1,0 +1,154 @@
+"""The one versioned Redis key layout; every key the Redis backend touches is built here.
+
+Bump KEY_LAYOUT_VERSION when a key's meaning or encoding changes, so an old and a
+new deployment never read each other's data by accident.
+
+A customer's keys share the Redis Cluster hash tag "{c:<id>}" (always the first
+"{...}" in the key), so one customer's batch row and events live in one slot and
+can be read in one pipeline. That is why ids must not contain braces.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from omnioffer.store.base import (
+    StoredEvent,
+    StoreError,
+    StoreLimits,
+    VersionInfo,
+    VersionState,
+)
+
+KEY_LAYOUT_VERSION = 1
+PREFIX = f"oo:{KEY_LAYOUT_VERSION}:"
+
+_VERSION_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_MAX_ID_LEN = 1024
+
+
+def check_version(version: str) -> str:
+    """Version names end up inside keys and glob patterns: keep them to a safe alphabet."""
+    if not isinstance(version, str) or _VERSION_RE.fullmatch(version) is None:
+        raise StoreError(
+            f"invalid version name {version!r}: use 1..100 characters of A-Z a-z 0-9 . _ -"
+        )
+    return version
+
+
+def check_id(value: str, what: str = "id") -> str:
+    """Braces would move or break the cluster hash tag; empty ids are always a bug."""
+    if not isinstance(value, str) or not value:
+        raise StoreError(f"invalid {what} {value!r}: must be a non-empty string")
+    if "{" in value or "}" in value:
+        raise StoreError(f"invalid {what} {value!r}: must not contain '{{' or '}}'")
+    if len(value) > _MAX_ID_LEN:
+        raise StoreError(f"invalid {what}: longer than {_MAX_ID_LEN} characters")
+    return value
+
+
+def check_id_type(id_type: str) -> str:
+    """A colon in the type would make (type, value) pairs collide inside one key."""
+    check_id(id_type, "identifier type")
+    if ":" in id_type:
+        raise StoreError(f"invalid identifier type {id_type!r}: must not contain ':'")
+    return id_type
+
+
+def active() -> str:
+    """Name of the active model version (a string)."""
+    return f"{PREFIX}active"
+
+
+def versions() -> str:
+    """Hash: version name -> JSON {"state", "customers", "info", "created"}."""
+    return f"{PREFIX}versions"
+
+
+def version_value(state: str, customers: int, info: Mapping[str, str], created: float) -> str:
+    """One versions-hash value (part of the layout: changing it bumps the version)."""
+    doc = {"state": state, "customers": customers, "info": dict(info), "created": created}
+    return json.dumps(doc, sort_keys=True)
+
+
+def parse_version_value(
+    name: str, doc: Mapping[str, Any], active: str | None, live_count: bytes | int | None
+) -> VersionInfo:
+    """A decoded versions-hash value; `live_count` is the running count while loading."""
+    state: VersionState = "ready" if doc.get("state") == "ready" else "loading"
+    count = int(doc.get("customers", 0)) if state == "ready" else int(live_count or 0)
+    info = {str(k): str(v) for k, v in dict(doc.get("info", {})).items()}
+    return VersionInfo(name, state, count, name == active, info)
+
+
+def version_pattern(version: str) -> str:
+    """SCAN MATCH pattern covering every key of a version's batch data."""
+    return f"{PREFIX}m:{check_version(version)}:*"
+
+
+def version_state(version: str) -> str:
+    """Hash with the running "customers" count while a version loads (dropped with it)."""
+    return f"{PREFIX}m:{check_version(version)}:state"
+
+
+def global_blob(version: str, name: str) -> str:
+    """One global blob of a version (vocabularies, item factors, ...)."""
+    return f"{PREFIX}m:{check_version(version)}:g:{check_id(name, 'global name')}"
+
+
+def customer_batch(version: str, customer_id: str) -> str:
+    """A customer's batch features under a version."""
+    cid = check_id(customer_id, "customer id")
+    return f"{PREFIX}m:{check_version(version)}:{{c:{cid}}}:f"
+
+
+def customer_events(customer_id: str) -> str:
+    """List of a customer's real-time event payloads, oldest first."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:ev"
+
+
+def identity(id_type: str, id_value: str) -> str:
+    """String: the customer id an identifier is linked to."""
+    return f"{PREFIX}id:{check_id_type(id_type)}:{check_id(id_value, 'identifier value')}"
+
+
+def seen(event_id: str) -> str:
+    """Idempotency marker of an ingested event (expires after dedup_ttl_s)."""
+    return f"{PREFIX}seen:{check_id(event_id, 'event id')}"
+
+
+def log() -> str:
+    """Stream: the durable event log (fields c=customer id, p=payload)."""
+    return f"{PREFIX}log"
+
+
+def decision(decision_id: str) -> str:
+    """Hash {c: customer id, p: payload} of a served decision (expires)."""
+    return f"{PREFIX}d:{check_id(decision_id, 'decision id')}"
+
+
+def counters(offer_id: str) -> str:
+    """Hash field -> integer count of one offer (impressions, clicks, ...)."""
+    return f"{PREFIX}ctr:{check_id(offer_id, 'offer id')}"
+
+
+def check_limits(limits: StoreLimits) -> StoreLimits:
+    """Both backends refuse the same nonsensical limits (a zero cap would keep everything)."""
+    for name in ("max_events_per_customer", "events_ttl_s", "dedup_ttl_s", "decision_ttl_s"):
+        if getattr(limits, name) < 1:
+            raise StoreError(f"StoreLimits.{name} must be at least 1, got {getattr(limits, name)}")
+    return limits
+
+
+def check_event(e: StoredEvent) -> None:
+    """Every id of an event, checked before any write (the embedded store uses this too)."""
+    seen(e.event_id)
+    customer_events(e.customer_id)
+    if e.link is not None:
+        identity(e.link.id_type, e.link.id_value)
+        customer_events(e.link.anonymous_id)
+    if e.counter is not None:
+        counters(e.counter[0])

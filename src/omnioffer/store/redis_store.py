@@ -1,0 +1,395 @@
+"""FeatureStore on Redis (redis.asyncio): the production backend shared by all workers.
+
+Commands are never retried: a decision must answer within its budget, so a slow or
+absent Redis surfaces at once as StoreUnavailable and the caller degrades.
+Key names come from `keys` only; multi-key atomic steps are Lua scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import (
+    BusyLoadingError,
+    ClusterDownError,
+    OutOfMemoryError,
+    ReadOnlyError,
+    RedisError,
+    ResponseError,
+    TryAgainError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from omnioffer.store import keys
+from omnioffer.store.base import (
+    CustomerRecord,
+    IngestResult,
+    StoredEvent,
+    StoreError,
+    StoreLimits,
+    StoreUnavailable,
+    VersionInfo,
+)
+
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    RedisConnectionError,
+    RedisTimeoutError,
+    BusyLoadingError,
+    ReadOnlyError,
+    OutOfMemoryError,
+    ClusterDownError,
+    TryAgainError,
+    OSError,
+    EOFError,
+    TimeoutError,
+)
+_SCAN_BATCH = 1000
+
+# KEYS: log, then per event: seen, events, identity, anonymous events, counters.
+# ARGV: cap, events ttl, dedup ttl, then per event: customer, payload, link?, field, count?
+INGEST = """
+local cap, ev_ttl, dedup_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+for i = 0, (#KEYS - 1) / 5 - 1 do
+  local k, a = 1 + i * 5, 3 + i * 5
+  local cid, payload, list = ARGV[a + 1], ARGV[a + 2], KEYS[k + 2]
+  if redis.call('SET', KEYS[k + 1], '1', 'NX', 'EX', dedup_ttl) then
+    if ARGV[a + 3] == '1' then
+      redis.call('SET', KEYS[k + 3], cid)
+      if KEYS[k + 4] ~= list then
+        local moved = redis.call('LRANGE', KEYS[k + 4], 0, -1)
+        for j = 1, #moved, 1000 do
+          redis.call('RPUSH', list, unpack(moved, j, math.min(j + 999, #moved)))
+        end
+        redis.call('DEL', KEYS[k + 4])
+      end
+    end
+    redis.call('RPUSH', list, payload)
+    redis.call('LTRIM', list, -cap, -1)
+    redis.call('EXPIRE', list, ev_ttl)
+    redis.call('XADD', KEYS[1], '*', 'c', cid, 'p', payload)
+    if ARGV[a + 5] == '1' then redis.call('HINCRBY', KEYS[k + 5], ARGV[a + 4], 1) end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+# KEYS: versions, active. ARGV: version.
+ACTIVATE = """
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 'unknown' end
+local state = cjson.decode(raw)['state']
+if state ~= 'ready' then return state end
+redis.call('SET', KEYS[2], ARGV[1])
+return 'ok'
+"""
+# KEYS: versions, active. ARGV: version, JSON of the loading state.
+BEGIN = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then return 'active' end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return 'ok'
+"""
+# KEYS: versions, active. ARGV: version. Demotes to loading so it cannot be activated.
+DROP = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then return 'active' end
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+if not raw then return 'unknown' end
+local doc = cjson.decode(raw)
+doc['state'] = 'loading'
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
+return 'ok'
+"""
+
+
+def ingest_call(events: Sequence[StoredEvent], limits: StoreLimits) -> tuple[list[str], list[Any]]:
+    """KEYS and ARGV of one INGEST call; every id is validated before anything is sent."""
+    script_keys: list[str] = [keys.log()]
+    args: list[Any] = [limits.max_events_per_customer, limits.events_ttl_s, limits.dedup_ttl_s]
+    for e in events:
+        events_key = keys.customer_events(e.customer_id)
+        ident = anon = counter = events_key  # placeholders (same slot) when unused
+        if e.link is not None:
+            ident = keys.identity(e.link.id_type, e.link.id_value)
+            anon = keys.customer_events(e.link.anonymous_id)
+        offer, field = e.counter if e.counter is not None else ("", "")
+        if e.counter is not None:
+            counter = keys.counters(offer)
+        script_keys += [keys.seen(e.event_id), events_key, ident, anon, counter]
+        args += [
+            e.customer_id,
+            e.payload,
+            int(e.link is not None),
+            field,
+            int(e.counter is not None),
+        ]
+    return script_keys, args
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _blob(raw: bytes | str) -> bytes:
+    return raw if isinstance(raw, bytes) else raw.encode()
+
+
+def redact_url(url: str) -> str:
+    """The URL for messages and logs: never print a password."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+class RedisStore:
+    """One client with a bounded connection pool, shared by every request of a worker."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        limits: StoreLimits | None = None,
+        max_connections: int = 64,
+        socket_timeout: float = 0.25,
+        socket_connect_timeout: float = 0.25,
+        health_check_interval: int = 30,
+    ) -> None:
+        """Query options in `url` (e.g. ?socket_timeout=5 for bulk loads) override these."""
+        self.limits = keys.check_limits(limits or StoreLimits())
+        self.url = redact_url(url)
+        self._r = aioredis.Redis.from_url(
+            url,
+            max_connections=max_connections,
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=socket_connect_timeout,
+            health_check_interval=health_check_interval,
+            retry=Retry(NoBackoff(), 0),
+        )
+        self._ingest = self._r.register_script(INGEST)
+        self._activate = self._r.register_script(ACTIVATE)
+        self._begin = self._r.register_script(BEGIN)
+        self._drop = self._r.register_script(DROP)
+
+    @asynccontextmanager
+    async def _guard(self, what: str) -> AsyncIterator[None]:
+        """Translate every Redis failure into the store's two exception types."""
+        try:
+            yield
+        except _UNAVAILABLE as exc:
+            msg = f"redis at {self.url} unavailable during {what}: {exc or type(exc).__name__}"
+            raise StoreUnavailable(msg) from exc
+        except ResponseError as exc:
+            if str(exc).startswith(("MISCONF", "BUSY")):
+                raise StoreUnavailable(f"redis at {self.url} refused {what}: {exc}") from exc
+            raise StoreError(f"redis at {self.url} rejected {what}: {exc}") from exc
+        except RedisError as exc:
+            raise StoreError(f"redis at {self.url} failed {what}: {exc}") from exc
+
+    async def ping(self) -> None:
+        async with self._guard("ping"):
+            await self._r.ping()
+
+    async def close(self) -> None:
+        async with self._guard("close"):
+            await self._r.aclose()
+
+    # --- versions ----------------------------------------------------------------
+    async def begin_version(self, version: str) -> None:
+        """Mark loading first (atomically refusing the active one), then clear leftovers."""
+        doc = keys.version_value("loading", 0, {}, time.time())
+        pattern = keys.version_pattern(version)  # validates the name before any write
+        async with self._guard("begin_version"):
+            res = await self._begin(keys=[keys.versions(), keys.active()], args=[version, doc])
+            if res == b"active":
+                raise StoreError(f"version {version!r} is active; it cannot be reloaded")
+            await self._delete_matching(pattern)
+
+    async def _delete_matching(self, pattern: str) -> None:
+        """SCAN + UNLINK in batches so a big version never blocks Redis."""
+        batch: list[bytes] = []
+        async for key in self._r.scan_iter(match=pattern, count=_SCAN_BATCH):
+            batch.append(key)
+            if len(batch) >= _SCAN_BATCH:
+                await self._r.unlink(*batch)
+                batch = []
+        if batch:
+            await self._r.unlink(*batch)
+
+    async def _require_loading(self, version: str) -> dict[str, Any]:
+        raw = await self._r.hget(keys.versions(), keys.check_version(version))
+        if raw is None:
+            raise StoreError(f"unknown version {version!r}; call begin_version first")
+        doc: dict[str, Any] = json.loads(raw)
+        if doc.get("state") != "loading":
+            raise StoreError(f"version {version!r} is {doc.get('state')}, not loading")
+        return doc
+
+    async def put_globals(self, version: str, blobs: Mapping[str, bytes]) -> None:
+        async with self._guard("put_globals"):
+            await self._require_loading(version)
+            pipe = self._r.pipeline(transaction=False)
+            for name, blob in blobs.items():
+                pipe.set(keys.global_blob(version, name), blob)
+            await pipe.execute()
+
+    async def put_customers(self, version: str, rows: Sequence[tuple[str, bytes]]) -> None:
+        """Two round trips per chunk: which rows are new (for the count), then the writes."""
+        latest = {keys.customer_batch(version, cid): blob for cid, blob in rows}
+        async with self._guard("put_customers"):
+            await self._require_loading(version)
+            pipe = self._r.pipeline(transaction=False)
+            for key in latest:
+                pipe.exists(key)
+            new = len(latest) - sum(int(n) for n in await pipe.execute())
+            pipe = self._r.pipeline(transaction=False)
+            for key, blob in latest.items():
+                pipe.set(key, blob)
+            pipe.hincrby(keys.version_state(version), "customers", new)
+            await pipe.execute()
+
+    async def finish_version(self, version: str, info: Mapping[str, str]) -> None:
+        async with self._guard("finish_version"):
+            doc = await self._require_loading(version)
+            count = await self._r.hget(keys.version_state(version), "customers")
+            ready = keys.version_value("ready", int(count or 0), info, float(doc.get("created", 0)))
+            await self._r.hset(keys.versions(), version, ready)
+
+    async def activate(self, version: str) -> None:
+        """One Lua call: check "ready" and switch, so no reader sees a half-loaded version."""
+        async with self._guard("activate"):
+            res = await self._activate(
+                keys=[keys.versions(), keys.active()], args=[keys.check_version(version)]
+            )
+        if res == b"unknown":
+            raise StoreError(f"cannot activate unknown version {version!r}")
+        if res != b"ok":
+            raise StoreError(f"cannot activate version {version!r}: it is {res.decode()}")
+
+    async def active_version(self) -> str | None:
+        async with self._guard("active_version"):
+            raw = await self._r.get(keys.active())
+        return None if raw is None else _text(raw)
+
+    async def list_versions(self) -> list[VersionInfo]:
+        async with self._guard("list_versions"):
+            pipe = self._r.pipeline(transaction=False)
+            pipe.hgetall(keys.versions())
+            pipe.get(keys.active())
+            raw, active = await pipe.execute()
+            docs = sorted(
+                ((name.decode(), json.loads(doc)) for name, doc in raw.items()),
+                key=lambda item: (float(item[1].get("created", 0)), item[0]),
+            )
+            loading = [name for name, doc in docs if doc.get("state") != "ready"]
+            pipe = self._r.pipeline(transaction=False)
+            for name in loading:
+                pipe.hget(keys.version_state(name), "customers")
+            counts = dict(zip(loading, await pipe.execute(), strict=True))
+        active_name = None if active is None else active.decode()
+        return [
+            keys.parse_version_value(name, doc, active_name, counts.get(name)) for name, doc in docs
+        ]
+
+    async def drop_version(self, version: str) -> None:
+        """Demote to "loading" atomically (never activatable again), delete, then forget."""
+        async with self._guard("drop_version"):
+            res = await self._drop(
+                keys=[keys.versions(), keys.active()], args=[keys.check_version(version)]
+            )
+            if res == b"active":
+                raise StoreError(f"version {version!r} is active; activate another first")
+            if res == b"unknown":
+                raise StoreError(f"cannot drop unknown version {version!r}")
+            await self._delete_matching(keys.version_pattern(version))
+            await self._r.hdel(keys.versions(), version)
+
+    async def get_global(self, version: str, name: str) -> bytes | None:
+        async with self._guard("get_global"):
+            raw = await self._r.get(keys.global_blob(version, name))
+        return None if raw is None else _blob(raw)
+
+    # --- per request -------------------------------------------------------------
+    async def fetch_customer(self, version: str, customer_id: str) -> CustomerRecord:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.get(keys.customer_batch(version, customer_id))
+        pipe.lrange(keys.customer_events(customer_id), 0, -1)
+        async with self._guard("fetch_customer"):
+            batch, events = await pipe.execute()
+        return CustomerRecord(batch=batch, events=list(events))
+
+    async def resolve(self, id_type: str, id_value: str) -> str | None:
+        async with self._guard("resolve"):
+            raw = await self._r.get(keys.identity(id_type, id_value))
+        return None if raw is None else _text(raw)
+
+    async def put_identities(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        pipe = self._r.pipeline(transaction=False)
+        for id_type, id_value, customer_id in rows:
+            pipe.set(keys.identity(id_type, id_value), keys.check_id(customer_id, "customer id"))
+        async with self._guard("put_identities"):
+            await pipe.execute()
+
+    # --- real-time writes --------------------------------------------------------
+    async def ingest(self, events: Sequence[StoredEvent]) -> IngestResult:
+        """The whole batch is one Lua call: atomic, and one round trip."""
+        if not events:
+            return IngestResult(accepted=(), duplicates=())
+        script_keys, args = ingest_call(events, self.limits)
+        async with self._guard("ingest"):
+            flags = await self._ingest(keys=script_keys, args=args)
+        accepted = tuple(e.event_id for e, f in zip(events, flags, strict=True) if f == 1)
+        dupes = tuple(e.event_id for e, f in zip(events, flags, strict=True) if f != 1)
+        return IngestResult(accepted=accepted, duplicates=dupes)
+
+    async def read_log(self, after: str | None, limit: int) -> list[tuple[str, str, bytes]]:
+        if limit <= 0:
+            return []
+        start = "-" if after is None else f"({after}"
+        async with self._guard("read_log"):
+            entries = await self._r.xrange(keys.log(), min=start, max="+", count=limit)
+        out = []
+        for entry_id, fields in entries or []:
+            if entry_id is not None and fields is not None:
+                out.append((_text(entry_id), _text(fields[b"c"]), _blob(fields[b"p"])))
+        return out
+
+    async def offer_counters(self, offer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Every requested offer is in the answer; never-counted offers map to {}."""
+        pipe = self._r.pipeline(transaction=False)
+        for offer_id in offer_ids:
+            pipe.hgetall(keys.counters(offer_id))
+        async with self._guard("offer_counters"):
+            rows = await pipe.execute()
+        return {
+            offer_id: {k.decode(): int(v) for k, v in row.items()}
+            for offer_id, row in zip(offer_ids, rows, strict=True)
+        }
+
+    async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
+        key = keys.decision(decision_id)
+        pipe = self._r.pipeline(transaction=True)
+        pipe.hset(key, mapping={"c": keys.check_id(customer_id, "customer id"), "p": payload})
+        pipe.expire(key, self.limits.decision_ttl_s)
+        async with self._guard("remember_decision"):
+            await pipe.execute()
+
+    async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None:
+        async with self._guard("recall_decision"):
+            customer, payload = await self._r.hmget(keys.decision(decision_id), ["c", "p"])
+        if customer is None or payload is None:
+            return None
+        return _text(customer), _blob(payload)

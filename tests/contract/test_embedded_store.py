@@ -1,0 +1,139 @@
+"""Embedded-only behaviour: several processes on one file, schema guard, expiry."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from omnioffer.store import StoredEvent, StoreError, StoreLimits, StoreUnavailable
+from omnioffer.store.embedded import EmbeddedStore
+
+
+class Clock:
+    """A settable clock, so expiry is tested without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "store.sqlite"
+
+
+def test_two_workers_share_one_file(path: Path, aio: asyncio.Runner) -> None:
+    writer, reader = EmbeddedStore(path), EmbeddedStore(path)
+    try:
+        aio.run(writer.begin_version("v1"))
+        aio.run(writer.put_customers("v1", [("c1", b"x")]))
+        aio.run(writer.finish_version("v1", {}))
+        aio.run(writer.activate("v1"))
+        assert aio.run(reader.active_version()) == "v1"
+        assert aio.run(reader.fetch_customer("v1", "c1")).batch == b"x"
+        aio.run(reader.ingest([StoredEvent("e1", "c1", b"p")]))
+        assert aio.run(writer.fetch_customer("v1", "c1")).events == [b"p"]
+        assert aio.run(writer.ingest([StoredEvent("e1", "c1", b"p")])).duplicates == ("e1",)
+    finally:
+        aio.run(writer.close())
+        aio.run(reader.close())
+
+
+def test_wal_mode_and_schema_version(path: Path, aio: asyncio.Runner) -> None:
+    aio.run(EmbeddedStore(path).close())
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    conn.execute("PRAGMA user_version = 7")
+    conn.close()
+    with pytest.raises(StoreError, match="schema version 7"):
+        EmbeddedStore(path)
+
+
+def test_refuses_foreign_files(path: Path, tmp_path: Path) -> None:
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE other(x)")
+    conn.close()
+    with pytest.raises(StoreError, match="something else"):
+        EmbeddedStore(path)
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreUnavailable):
+        EmbeddedStore(garbage)
+
+
+def test_locked_database_is_unavailable(path: Path, aio: asyncio.Runner) -> None:
+    store = EmbeddedStore(path)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        store._conn.execute("PRAGMA busy_timeout = 10")  # fail fast instead of 5 s
+        with pytest.raises(StoreUnavailable, match="locked"):
+            aio.run(store.ingest([StoredEvent("e1", "c1", b"p")]))
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert aio.run(store.ingest([StoredEvent("e1", "c1", b"p")])).accepted == ("e1",)
+    aio.run(store.close())
+
+
+def test_expiry(path: Path, aio: asyncio.Runner) -> None:
+    clock = Clock()
+    limits = StoreLimits(events_ttl_s=100, dedup_ttl_s=50, decision_ttl_s=10)
+    store = EmbeddedStore(path, limits=limits, clock=clock)
+    aio.run(store.ingest([StoredEvent("e1", "c1", b"one")]))
+    aio.run(store.remember_decision("d1", "c1", b"p"))
+    clock.now += 60  # dedup marker and decision gone, events alive
+    assert aio.run(store.recall_decision("d1")) is None
+    assert aio.run(store.ingest([StoredEvent("e1", "c1", b"again")])).accepted == ("e1",)
+    clock.now += 60  # the append refreshed the whole list's lifetime
+    assert aio.run(store.fetch_customer("v", "c1")).events == [b"one", b"again"]
+    clock.now += 101
+    assert aio.run(store.fetch_customer("v", "c1")).events == []
+    aio.run(store.ingest([StoredEvent("e2", "c1", b"new")]))  # expired rows never revive
+    assert aio.run(store.fetch_customer("v", "c1")).events == [b"new"]
+    aio.run(store.close())
+
+
+def test_purge_keeps_live_lists(path: Path, aio: asyncio.Runner) -> None:
+    clock = Clock()
+    store = EmbeddedStore(path, limits=StoreLimits(events_ttl_s=100), clock=clock)
+    aio.run(store.ingest([StoredEvent("a1", "alive", b"1"), StoredEvent("d1", "dead", b"1")]))
+    clock.now += 90
+    aio.run(store.ingest([StoredEvent("a2", "alive", b"2")]))
+    clock.now += 20  # "dead" expired; "alive" lives on although its first row is older
+    with store._write("purge") as conn:
+        store._purge(conn, clock.now)
+        left = conn.execute("SELECT customer_id, count(*) FROM events GROUP BY 1").fetchall()
+    assert left == [("alive", 2)]
+    assert aio.run(store.fetch_customer("v", "alive")).events == [b"1", b"2"]
+    aio.run(store.close())
+
+
+def test_ingest_is_all_or_nothing(
+    path: Path, aio: asyncio.Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EmbeddedStore(path)
+    calls = 0
+    append = store._append
+
+    def failing_append(*args: object) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise sqlite3.OperationalError("disk I/O error")
+        append(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "_append", failing_append)
+    batch = [StoredEvent("e1", "c1", b"1"), StoredEvent("e2", "c1", b"2")]
+    with pytest.raises(StoreUnavailable, match="disk I/O"):
+        aio.run(store.ingest(batch))
+    monkeypatch.undo()
+    assert aio.run(store.read_log(None, 10)) == []
+    assert aio.run(store.ingest(batch)).accepted == ("e1", "e2")
+    aio.run(store.close())

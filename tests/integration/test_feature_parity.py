@@ -1,0 +1,109 @@
+"""Online features (src/omnioffer/decide) equal offline training features on the same history.
+
+The serving files of a trained version are materialised into records exactly as the
+service reads them; training's polars features are computed at the same cutoff from
+the same resolved events, with the version's own factors. Any drift between the two
+implementations fails here.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import scipy.sparse as sp
+
+from omnioffer.decide.candidates import generate as online_candidates
+from omnioffer.decide.catalog import VersionModel
+from omnioffer.decide.history import History
+from omnioffer.decide.item_features import item_features
+from omnioffer.decide.records import decode_batch
+from omnioffer.decide.serving_files import build_catalog, customer_batches
+from omnioffer.registry import LoadedVersion, load_version
+from omnioffer.vocab import Vocabulary
+from training.candidates import CandidateConfig, generate_candidates
+from training.cf import CFModel
+from training.features.item_features import build_item_features, item_feature_names
+from training.prep.interactions import Interactions
+from training.resolve import load_training_data
+from training.snapshot import Snapshot
+from training.train import TrainOutcome
+
+SAMPLE = 60
+CHANNELS = ("web", "store", "email")
+
+
+def _offline_snapshot(
+    data_dir: Path, loaded: LoadedVersion, cutoff: datetime, channels: tuple[str, ...]
+) -> Snapshot:
+    data = load_training_data(data_dir)
+    hist = data.events.filter(~pl.col("anonymous") & (pl.col("timestamp") < cutoff))
+    customers = Vocabulary(str(c) for c in loaded.arrays["vocab/customers.npy"].tolist())
+    items = Vocabulary(str(i) for i in loaded.arrays["vocab/items.npy"].tolist())
+    matrix = sp.csr_matrix((len(customers), len(items)), dtype=np.float32)
+    cf = CFModel(
+        loaded.arrays["factors/customers.npy"].astype(np.float32),
+        loaded.arrays["factors/items.npy"].astype(np.float32),
+    )
+    inter = Interactions(matrix, customers, items, cutoff)
+    return Snapshot(cutoff, hist, data.items, inter, cf, channels)
+
+
+@pytest.fixture(scope="module")
+def both(
+    retail: Path, trained: tuple[Path, TrainOutcome]
+) -> tuple[VersionModel, dict[str, bytes], Snapshot]:
+    models, _ = trained
+    loaded = load_version(models)
+    catalog = build_catalog(loaded)
+    records = {cid: blob for chunk in customer_batches(loaded) for cid, blob in chunk}
+    cutoff = datetime.fromtimestamp(catalog.cutoff, tz=UTC)
+    return (
+        VersionModel.from_catalog(catalog),
+        records,
+        _offline_snapshot(retail / "data", loaded, cutoff, tuple(catalog.channels)),
+    )
+
+
+def test_item_candidates_and_features_match_training(
+    both: tuple[VersionModel, dict[str, bytes], Snapshot],
+) -> None:
+    model, records, snap = both
+    rng = np.random.default_rng(3)
+    people = sorted(records)
+    chosen = [people[i] for i in rng.choice(len(people), SAMPLE, replace=False)]
+    groups = pl.DataFrame(
+        [(c, ch) for c in chosen for ch in CHANNELS],
+        schema=["customer_key", "channel"],
+        orient="row",
+    )
+    cfg = model.catalog.candidates
+    config = CandidateConfig(**{k: v for k, v in cfg.items()})
+    offline = build_item_features(generate_candidates(groups, snap, config=config), snap)
+    names = item_feature_names(snap.channels)
+    checked = 0
+    for cid in chosen:
+        batch = decode_batch(records[cid])
+        user = np.frombuffer(batch.factors, dtype=np.float32) if batch.factors else None
+        h = History.build(batch.events, model, model.catalog.cutoff)
+        for ch in CHANNELS:
+            cands = online_candidates(h, model, user, ch)
+            cols = item_features(h, model, user, cands, ch)
+            want = offline.filter((pl.col("customer_key") == cid) & (pl.col("channel") == ch))
+            got_ids = [model.catalog.item_ids[i] for i in cands.items.tolist()]
+            order = np.argsort(np.array(got_ids))
+            assert [got_ids[i] for i in order] == want.get_column("item_id").sort().to_list()
+            want = want.sort("item_id")
+            for name in names:
+                np.testing.assert_allclose(
+                    cols[name][order],
+                    want.get_column(name).to_numpy(),
+                    rtol=1e-5,
+                    atol=1e-4,
+                    err_msg=f"{name} for {cid} on {ch}",
+                )
+            checked += 1
+    assert checked == SAMPLE * len(CHANNELS)
