@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from omnioffer import __version__
+from omnioffer.cli_service import add_service_commands
 from omnioffer.contracts.schema import DEFAULT_CHANNELS
 from omnioffer.errors import OmniofferError, UsageError
 
@@ -93,14 +94,26 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_versions(args: argparse.Namespace) -> int:
     from omnioffer.registry_report import run_versions
+    from omnioffer.store_report import configured_store, print_store_versions
 
-    return run_versions(args.models)
+    code = run_versions(args.models)
+    store = configured_store(args.store, must_exist=args.store is None)
+    if store is not None:
+        print_store_versions(store)
+    return code
 
 
 def cmd_activate(args: argparse.Namespace) -> int:
+    """Registry first (it verifies checksums), then the store, so both name one version."""
     from omnioffer.registry_report import run_activate
+    from omnioffer.store_report import activate_in_store, configured_store
 
-    return run_activate(args.models, args.version)
+    code = run_activate(args.models, args.version)
+    store = configured_store(args.store, must_exist=args.store is None)
+    if store is not None:
+        activate_in_store(store, args.version)
+        print(f"feature store now serves {args.version}")
+    return code
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -156,12 +169,14 @@ def _add_train(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def _add_registry(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("versions", help="list model versions in the registry")
+    p = sub.add_parser("versions", help="list model versions in the registry and the store")
     p.add_argument("--models", type=Path, default=Path("models"), help="default models/")
+    p.add_argument("--store", default=None, help="feature store URL (env OMNIOFFER_STORE_URL)")
     p.set_defaults(handler=cmd_versions)
-    p = sub.add_parser("activate", help="make a model version current (or roll back)")
+    p = sub.add_parser("activate", help="make a model version current and served (or roll back)")
     p.add_argument("version", help="a version name from `omnioffer versions`")
     p.add_argument("--models", type=Path, default=Path("models"), help="default models/")
+    p.add_argument("--store", default=None, help="feature store URL (env OMNIOFFER_STORE_URL)")
     p.set_defaults(handler=cmd_activate)
 
 
@@ -195,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_train,
         _add_registry,
         _add_demo,
+        add_service_commands,
     ):
         add(sub)
     return parser

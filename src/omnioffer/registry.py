@@ -21,6 +21,7 @@ import io
 import os
 import shutil
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -213,11 +214,14 @@ def verify_version(models_dir: Path, version: str | None = None) -> Manifest:
     return manifest
 
 
-def load_version(models_dir: Path, version: str | None = None) -> LoadedVersion:
+def load_version(
+    models_dir: Path, version: str | None = None, *, only: Collection[str] | None = None
+) -> LoadedVersion:
     """Verify a version (default: the current one) and load its `.npy` arrays.
 
     Arrays are parsed from the same bytes that were hashed, so what is loaded is
-    exactly what was checked.
+    exactly what was checked. `only` restricts verifying and loading to those files
+    (a server needs just the rankers, not a million customers' factors).
     """
     name = _resolve(models_dir, version)
     root = models_dir / name
@@ -225,6 +229,8 @@ def load_version(models_dir: Path, version: str | None = None) -> LoadedVersion:
     _check_file_set(root, name, manifest)
     arrays: dict[str, npt.NDArray[np.generic]] = {}
     for rel, expected in sorted(manifest.files.items()):
+        if only is not None and rel not in only:
+            continue
         if rel.endswith(".npy"):
             data = (root / rel).read_bytes()
             _check_digest(name, rel, hashlib.sha256(data).hexdigest(), expected)

@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     model_poll_s: Annotated[float, msgspec.Meta(gt=0, le=3_600)] = 0.5
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1_024)] = 2_000_000
     log_level: LogLevel = "info"
+    # Replay clock: serve as if it were this instant (ISO 8601), e.g. to demo or
+    # backtest on historical data; None = the wall clock.
+    as_of: NonEmpty | None = None
     policy: dict[str, Any] = {}
 
 
@@ -145,6 +148,7 @@ _TEXT_PARSERS: dict[str, Callable[[str, str], Any]] = {
     "channels": _split_channels,
     "policy": _json_object,
     "store_url": _optional,
+    "as_of": _optional,
 }
 
 

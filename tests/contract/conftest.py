@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -83,3 +84,19 @@ def store_factory(
 @pytest.fixture
 def store(store_factory: StoreFactory) -> FeatureStore:
     return store_factory()
+
+
+@pytest.fixture
+def redis_factory(redis_url: str, aio: asyncio.Runner) -> Iterator[Callable[..., RedisStore]]:
+    """Redis-only tests: RedisStores with any options, over one empty prefix; closed after."""
+    clean_prefix(redis_url)
+    opened: list[RedisStore] = []
+
+    def make(url: str | None = None, **options: Any) -> RedisStore:
+        store = RedisStore(url or redis_url, **options)
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        aio.run(store.close())

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from omnioffer.store import StoredEvent, StoreError, StoreLimits, StoreUnavailable
+from omnioffer.store import StoredEvent, StoreError, StoreLimits, StoreUnavailable, sqlite_events
 from omnioffer.store.embedded import EmbeddedStore
+from omnioffer.store.sqlite_expiry import purge
 
 
 class Clock:
@@ -108,7 +109,7 @@ def test_purge_keeps_live_lists(path: Path, aio: asyncio.Runner) -> None:
     aio.run(store.ingest([StoredEvent("a2", "alive", b"2")]))
     clock.now += 20  # "dead" expired; "alive" lives on although its first row is older
     with store._write("purge") as conn:
-        store._purge(conn, clock.now)
+        purge(conn, clock.now)
         left = conn.execute("SELECT customer_id, count(*) FROM events GROUP BY 1").fetchall()
     assert left == [("alive", 2)]
     assert aio.run(store.fetch_customer("v", "alive")).events == [b"1", b"2"]
@@ -120,7 +121,7 @@ def test_ingest_is_all_or_nothing(
 ) -> None:
     store = EmbeddedStore(path)
     calls = 0
-    append = store._append
+    append = sqlite_events.append
 
     def failing_append(*args: object) -> None:
         nonlocal calls
@@ -129,7 +130,7 @@ def test_ingest_is_all_or_nothing(
             raise sqlite3.OperationalError("disk I/O error")
         append(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(store, "_append", failing_append)
+    monkeypatch.setattr(sqlite_events, "append", failing_append)
     batch = [StoredEvent("e1", "c1", b"1"), StoredEvent("e2", "c1", b"2")]
     with pytest.raises(StoreUnavailable, match="disk I/O"):
         aio.run(store.ingest(batch))
@@ -137,3 +138,37 @@ def test_ingest_is_all_or_nothing(
     assert aio.run(store.read_log(None, 10)) == []
     assert aio.run(store.ingest(batch)).accepted == ("e1", "e2")
     aio.run(store.close())
+
+
+class FailingCommit:
+    """The store's connection, except that the next COMMIT fails like a full disk."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.fail_next_commit = True
+
+    def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+        if sql == "COMMIT" and self.fail_next_commit:
+            self.fail_next_commit = False
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.conn.execute(sql, *args)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.conn, name)
+
+
+def test_failed_commit_rolls_back_and_releases_the_lock(path: Path, aio: asyncio.Runner) -> None:
+    store, other = EmbeddedStore(path), EmbeddedStore(path)
+    other._conn.execute("PRAGMA busy_timeout = 10")  # a held lock fails fast
+    real = store._conn
+    store._conn = FailingCommit(real)  # type: ignore[assignment]
+    with pytest.raises(StoreUnavailable, match="disk is full"):
+        aio.run(store.ingest([StoredEvent("e1", "c1", b"p")]))
+    assert not real.in_transaction
+    assert aio.run(other.ingest([StoredEvent("e2", "c2", b"q")])).accepted == ("e2",)
+    assert aio.run(store.fetch_customer("v", "c1")).events == []
+    assert aio.run(store.ingest([StoredEvent("e1", "c1", b"p")])).accepted == ("e1",)
+    assert [c for _, c, _ in aio.run(other.read_log(None, 10))] == ["c2", "c1"]
+    store._conn = real
+    aio.run(store.close())
+    aio.run(other.close())

@@ -136,6 +136,17 @@ def test_decisions(store: FeatureStore, aio: asyncio.Runner) -> None:
     assert aio.run(store.recall_decision("d2")) is None
 
 
+def test_the_latest_decision_comes_with_the_customer(
+    store: FeatureStore, aio: asyncio.Runner
+) -> None:
+    assert aio.run(store.fetch_customer("v1", "c1")).last_decision is None
+    aio.run(store.remember_decision("d1", "c1", b"first"))
+    aio.run(store.remember_decision("d2", "c1", b"second"))
+    aio.run(store.remember_decision("d3", "c2", b"other customer"))
+    assert aio.run(store.fetch_customer("v1", "c1")).last_decision == b"second"
+    assert aio.run(store.recall_decision("d1")) == ("c1", b"first")
+
+
 def test_realtime_state_survives_activation(store: FeatureStore, aio: asyncio.Runner) -> None:
     link = IdentityLink("email", "a@x", "anon")
     aio.run(store.ingest([ev("e1", "c1", link=link, counter=("o1", "clicks"))]))

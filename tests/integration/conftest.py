@@ -1,25 +1,62 @@
-"""One generated data set and one trained version, shared by the integration tests."""
+"""Parity-test fixtures (the data set and the trained version live in tests/conftest.py).
+
+`both` pairs the version's online view (Catalog model and materialised per-customer
+records, exactly as the service reads them) with an offline training Snapshot at the
+same serving cutoff built from the version's own factors: the input of the parity tests.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import polars as pl
 import pytest
+import scipy.sparse as sp
 
-from training.simulate.generate import generate
-from training.train import TrainOutcome, train
-
-SIZE = {"customers": 4_000, "days": 150, "seed": 5, "progress": False}
+from omnioffer.decide.catalog import VersionModel
+from omnioffer.decide.serving_files import build_catalog, customer_batches
+from omnioffer.registry import LoadedVersion, load_version
+from omnioffer.vocab import Vocabulary
+from training.cf import CFModel
+from training.prep.interactions import Interactions
+from training.resolve import TrainingData, load_training_data
+from training.snapshot import Snapshot
+from training.train import TrainOutcome
 
 
 @pytest.fixture(scope="session")
-def retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("train") / "retail"
-    generate(out, **SIZE)  # type: ignore[arg-type]
-    return out
+def training_data(retail: Path) -> TrainingData:
+    return load_training_data(retail / "data")
+
+
+def offline_snapshot(
+    data: TrainingData, loaded: LoadedVersion, cutoff: datetime, channels: tuple[str, ...]
+) -> Snapshot:
+    hist = data.events.filter(~pl.col("anonymous") & (pl.col("timestamp") < cutoff))
+    customers = Vocabulary(str(c) for c in loaded.arrays["vocab/customers.npy"].tolist())
+    items = Vocabulary(str(i) for i in loaded.arrays["vocab/items.npy"].tolist())
+    matrix = sp.csr_matrix((len(customers), len(items)), dtype=np.float32)
+    cf = CFModel(
+        loaded.arrays["factors/customers.npy"].astype(np.float32),
+        loaded.arrays["factors/items.npy"].astype(np.float32),
+    )
+    inter = Interactions(matrix, customers, items, cutoff)
+    return Snapshot(cutoff, hist, data.items, inter, cf, channels)
 
 
 @pytest.fixture(scope="session")
-def trained(retail: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TrainOutcome]:
-    models = tmp_path_factory.mktemp("models")
-    return models, train(retail / "data", models, progress=False)
+def both(
+    training_data: TrainingData, trained: tuple[Path, TrainOutcome]
+) -> tuple[VersionModel, dict[str, bytes], Snapshot]:
+    models, _ = trained
+    loaded = load_version(models)
+    catalog = build_catalog(loaded)
+    records = {cid: blob for chunk in customer_batches(loaded) for cid, blob in chunk}
+    cutoff = datetime.fromtimestamp(catalog.cutoff, tz=UTC)
+    return (
+        VersionModel.from_catalog(catalog),
+        records,
+        offline_snapshot(training_data, loaded, cutoff, tuple(catalog.channels)),
+    )

@@ -3,69 +3,25 @@
 The serving files of a trained version are materialised into records exactly as the
 service reads them; training's polars features are computed at the same cutoff from
 the same resolved events, with the version's own factors. Any drift between the two
-implementations fails here.
+implementations fails here. The shared `both` fixture lives in conftest.py.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from pathlib import Path
-
 import numpy as np
 import polars as pl
-import pytest
-import scipy.sparse as sp
 
 from omnioffer.decide.candidates import generate as online_candidates
 from omnioffer.decide.catalog import VersionModel
 from omnioffer.decide.history import History
 from omnioffer.decide.item_features import item_features
 from omnioffer.decide.records import decode_batch
-from omnioffer.decide.serving_files import build_catalog, customer_batches
-from omnioffer.registry import LoadedVersion, load_version
-from omnioffer.vocab import Vocabulary
 from training.candidates import CandidateConfig, generate_candidates
-from training.cf import CFModel
 from training.features.item_features import build_item_features, item_feature_names
-from training.prep.interactions import Interactions
-from training.resolve import load_training_data
 from training.snapshot import Snapshot
-from training.train import TrainOutcome
 
 SAMPLE = 60
 CHANNELS = ("web", "store", "email")
-
-
-def _offline_snapshot(
-    data_dir: Path, loaded: LoadedVersion, cutoff: datetime, channels: tuple[str, ...]
-) -> Snapshot:
-    data = load_training_data(data_dir)
-    hist = data.events.filter(~pl.col("anonymous") & (pl.col("timestamp") < cutoff))
-    customers = Vocabulary(str(c) for c in loaded.arrays["vocab/customers.npy"].tolist())
-    items = Vocabulary(str(i) for i in loaded.arrays["vocab/items.npy"].tolist())
-    matrix = sp.csr_matrix((len(customers), len(items)), dtype=np.float32)
-    cf = CFModel(
-        loaded.arrays["factors/customers.npy"].astype(np.float32),
-        loaded.arrays["factors/items.npy"].astype(np.float32),
-    )
-    inter = Interactions(matrix, customers, items, cutoff)
-    return Snapshot(cutoff, hist, data.items, inter, cf, channels)
-
-
-@pytest.fixture(scope="module")
-def both(
-    retail: Path, trained: tuple[Path, TrainOutcome]
-) -> tuple[VersionModel, dict[str, bytes], Snapshot]:
-    models, _ = trained
-    loaded = load_version(models)
-    catalog = build_catalog(loaded)
-    records = {cid: blob for chunk in customer_batches(loaded) for cid, blob in chunk}
-    cutoff = datetime.fromtimestamp(catalog.cutoff, tz=UTC)
-    return (
-        VersionModel.from_catalog(catalog),
-        records,
-        _offline_snapshot(retail / "data", loaded, cutoff, tuple(catalog.channels)),
-    )
 
 
 def test_item_candidates_and_features_match_training(

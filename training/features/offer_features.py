@@ -117,6 +117,7 @@ def _covered_purchases(mine: pl.LazyFrame, pairs: pl.DataFrame, cutoff: datetime
     age = (pl.lit(cutoff) - pl.col("timestamp")).dt.total_seconds() / DAY_S
     return (
         mine.filter(pl.col("event_type") == "purchase")
+        .select("customer_key", "item_id", "quantity", "timestamp")  # not the event's offer_id
         .join(pairs.lazy(), on="item_id")
         .group_by("customer_key", "offer_id")
         .agg(

@@ -238,7 +238,7 @@ def _write_all(folder: Path, params: dict[str, Any], fmt: str, progress: bool) -
             for f in dataclasses.fields(Staples)
         )
     )
-    offers, offer_items = offers_tables(world.offers, world.cat)
+    offers, offer_items = offers_tables(world.offers, world.cat, world.days)
     tables = {
         "items": items,
         "offers": offers,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from omnioffer.contracts.schema import EVENT_TYPES
@@ -105,7 +106,7 @@ def customers_table(cust: Customers) -> pl.DataFrame:
     )
 
 
-def offers_tables(offers: Offers, cat: Catalog) -> tuple[pl.DataFrame, pl.DataFrame]:
+def offers_tables(offers: Offers, cat: Catalog, days: float) -> tuple[pl.DataFrame, pl.DataFrame]:
     names = category_names(cat)
     n = offers.cat.size
     item_lists = [
@@ -138,7 +139,9 @@ def offers_tables(offers: Offers, cat: Catalog) -> tuple[pl.DataFrame, pl.DataFr
                 [OFFER_CHANNELS[k] for k in np.flatnonzero(offers.channels[o])] for o in range(n)
             ],
             "start": pl.from_epoch(day(offers.start), time_unit="us").dt.replace_time_zone("UTC"),
-            "end": pl.from_epoch(day(offers.end), time_unit="us").dt.replace_time_zone("UTC"),
+            "end": pl.from_epoch(
+                day(_running_on(offers.end, days)), time_unit="us"
+            ).dt.replace_time_zone("UTC"),
             "value": offers.value.astype(np.float64),
             "discount": offers.discount.astype(np.float64),
             "segments": [
@@ -160,3 +163,13 @@ def offers_tables(offers: Offers, cat: Catalog) -> tuple[pl.DataFrame, pl.DataFr
         schema={"offer_id": pl.String, "item_id": pl.String},
     )
     return table, pairs
+
+
+RUNNING_DAYS = 30.0
+
+
+def _running_on(end: npt.NDArray[np.float64], days: float) -> npt.NDArray[np.float64]:
+    """Offers still running when the history ends stay valid a while longer, as a live
+    retailer's would: the service can then be demoed on the history's last day.
+    The simulation itself never looks past `days`, so no event changes."""
+    return np.where(end >= days, days + RUNNING_DAYS, end)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
@@ -33,7 +34,14 @@ class History:
     revenue: npt.NDArray[np.float64]  # NaN when unknown
 
     @classmethod
-    def build(cls, events: Sequence[Event], model: VersionModel, now: float) -> History:
+    def build(
+        cls, events: Sequence[Event], model: VersionModel, now: float, *, clamp: bool = False
+    ) -> History:
+        """`clamp`: events stamped at or after `now` (client clock skew, a replay clock)
+        count as just happened instead of being ignored."""
+        if clamp:
+            late = now - 1e-3
+            events = [e if e.ts < now else msgspec.structs.replace(e, ts=late) for e in events]
         kept = sorted((e for e in events if e.ts < now), key=lambda e: e.ts)
         index = model.item_index
         return cls(

@@ -19,6 +19,7 @@ class Event(msgspec.Struct, array_like=True, frozen=True):
     offer: str | None = None
     qty: int = 1
     revenue: float | None = None
+    event_id: str | None = None  # kept for export-events, so retraining can deduplicate
 
 
 class CustomerBatch(msgspec.Struct, array_like=True):

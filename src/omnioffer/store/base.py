@@ -63,6 +63,7 @@ class CustomerRecord:
 
     batch: bytes | None  # the version's batch features, None when the customer is unknown
     events: list[bytes] = field(default_factory=list)  # real-time payloads, oldest first
+    last_decision: bytes | None = None  # payload of the latest remember_decision
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ class FeatureStore(Protocol):
         """Counters per requested offer id (field -> count); {} for an offer never counted."""
 
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
-        """Keep a served decision for limits.decision_ttl_s, so feedback can find it."""
+        """Keep a served decision for limits.decision_ttl_s, so feedback can find it; it
+        is also the customer's last decision, which fetch_customer returns."""
 
     async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None: ...

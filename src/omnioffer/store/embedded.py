@@ -16,10 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from omnioffer.store import keys
+from omnioffer.store import keys, sqlite_events
 from omnioffer.store.base import (
     CustomerRecord,
-    IdentityLink,
     IngestResult,
     StoredEvent,
     StoreError,
@@ -28,34 +27,12 @@ from omnioffer.store.base import (
     VersionInfo,
     VersionState,
 )
+from omnioffer.store.sqlite_expiry import forget_if_expired, live_events, purge
+from omnioffer.store.sqlite_schema import SCHEMA_VERSION, configure, ensure_schema
 
-SCHEMA_VERSION = 1
+__all__ = ["SCHEMA_VERSION", "EmbeddedStore"]
+
 _PURGE_EVERY = 64  # write calls between opportunistic purges of expired rows
-_PURGE_ROWS = 1000
-_SCHEMA = """
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE versions(name TEXT PRIMARY KEY, state TEXT NOT NULL,
-    customers INTEGER NOT NULL, info TEXT NOT NULL, created REAL NOT NULL) WITHOUT ROWID;
-CREATE TABLE globals(version TEXT NOT NULL, name TEXT NOT NULL, blob BLOB NOT NULL,
-    PRIMARY KEY(version, name)) WITHOUT ROWID;
-CREATE TABLE customers(version TEXT NOT NULL, customer_id TEXT NOT NULL, blob BLOB NOT NULL,
-    PRIMARY KEY(version, customer_id)) WITHOUT ROWID;
-CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT, customer_id TEXT NOT NULL,
-    payload BLOB NOT NULL, expires REAL NOT NULL);
-CREATE INDEX events_by_customer ON events(customer_id, seq);
-CREATE INDEX events_by_expiry ON events(expires);
-CREATE TABLE seen(event_id TEXT PRIMARY KEY, expires REAL NOT NULL) WITHOUT ROWID;
-CREATE INDEX seen_by_expiry ON seen(expires);
-CREATE TABLE log(seq INTEGER PRIMARY KEY AUTOINCREMENT, customer_id TEXT NOT NULL,
-    payload BLOB NOT NULL);
-CREATE TABLE identities(id_type TEXT NOT NULL, id_value TEXT NOT NULL,
-    customer_id TEXT NOT NULL, PRIMARY KEY(id_type, id_value)) WITHOUT ROWID;
-CREATE TABLE decisions(id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, payload BLOB NOT NULL,
-    expires REAL NOT NULL) WITHOUT ROWID;
-CREATE INDEX decisions_by_expiry ON decisions(expires);
-CREATE TABLE counters(offer_id TEXT NOT NULL, field TEXT NOT NULL, value INTEGER NOT NULL,
-    PRIMARY KEY(offer_id, field)) WITHOUT ROWID;
-"""
 
 
 class EmbeddedStore:
@@ -76,7 +53,9 @@ class EmbeddedStore:
         with self._guard(f"opening {self.path}"):
             self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
             try:
-                self._init_schema()
+                configure(self._conn)
+                with self._tx() as conn:  # the write lock: one process creates the schema
+                    ensure_schema(conn, self.path)
             except BaseException:
                 self._conn.close()
                 raise
@@ -91,37 +70,21 @@ class EmbeddedStore:
         except sqlite3.DatabaseError as exc:
             raise StoreUnavailable(f"sqlite store {self.path}: {what} failed: {exc}") from exc
 
-    def _init_schema(self) -> None:
-        """Create the schema once (first process wins) and refuse foreign files."""
-        self._conn.execute("PRAGMA busy_timeout = 5000")
-        self._conn.execute("PRAGMA journal_mode = WAL")
-        with self._tx():
-            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0:
-                tables = self._conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-                if tables:
-                    raise StoreError(f"{self.path} is an SQLite file of something else")
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        self._conn.execute(statement)
-                self._conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            elif version != SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path} has store schema version {version}; "
-                    f"this omnioffer reads version {SCHEMA_VERSION}"
-                )
-
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction holding the write lock from its start; all or nothing."""
+        """One write transaction holding the write lock from its start; all or nothing.
+
+        COMMIT is inside the try: a failed COMMIT (disk full, I/O error) can leave the
+        transaction open, holding the write lock and failing every later BEGIN.
+        """
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
+            self._conn.execute("COMMIT")
         except BaseException:
             if self._conn.in_transaction:  # SQLite may have rolled back already
                 self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
 
     @contextmanager
     def _write(self, what: str) -> Iterator[sqlite3.Connection]:
@@ -129,27 +92,7 @@ class EmbeddedStore:
             yield conn
             self._writes += 1
             if self._writes % _PURGE_EVERY == 0:
-                self._purge(conn, self._clock())
-
-    def _purge(self, conn: sqlite3.Connection, now: float) -> None:
-        """Delete a bounded number of expired rows (reads ignore them anyway)."""
-        for table, key in (("seen", "event_id"), ("decisions", "id")):
-            conn.execute(
-                f"DELETE FROM {table} WHERE {key} IN "  # constant names only
-                f"(SELECT {key} FROM {table} WHERE expires <= ? LIMIT ?)",
-                (now, _PURGE_ROWS),
-            )
-        stale = conn.execute(
-            "SELECT DISTINCT customer_id FROM events WHERE expires <= ? LIMIT ?",
-            (now, _PURGE_ROWS // 10),
-        ).fetchall()
-        for (customer_id,) in stale:
-            newest = self._forget_if_expired(conn, customer_id, now)
-            if newest is not None:  # a live list: its older rows carry old expiries
-                conn.execute(
-                    "UPDATE events SET expires = ? WHERE customer_id = ? AND expires < ?",
-                    (newest, customer_id, newest),
-                )
+                purge(conn, self._clock())
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._guard("read"):
@@ -266,31 +209,17 @@ class EmbeddedStore:
                 "SELECT blob FROM customers WHERE version = ? AND customer_id = ?",
                 (version, customer_id),
             ).fetchone()
-            events = self._live_events(self._conn, customer_id, self._clock())
-        return CustomerRecord(batch=None if batch is None else bytes(batch[0]), events=events)
-
-    def _live_events(self, conn: sqlite3.Connection, customer_id: str, now: float) -> list[bytes]:
-        """A list lives as long as its newest row (each append extends the whole list)."""
-        rows = conn.execute(
-            "SELECT payload, expires FROM events WHERE customer_id = ? ORDER BY seq",
-            (customer_id,),
-        ).fetchall()
-        if not rows or rows[-1][1] <= now:
-            return []
-        return [bytes(payload) for payload, _ in rows]
-
-    def _forget_if_expired(
-        self, conn: sqlite3.Connection, customer_id: str, now: float
-    ) -> float | None:
-        """Delete an expired list (it must not revive on append); the live list's expiry."""
-        row = conn.execute(
-            "SELECT expires FROM events WHERE customer_id = ? ORDER BY seq DESC LIMIT 1",
-            (customer_id,),
-        ).fetchone()
-        if row is not None and row[0] <= now:
-            conn.execute("DELETE FROM events WHERE customer_id = ?", (customer_id,))
-            return None
-        return None if row is None else float(row[0])
+            now = self._clock()
+            events = live_events(self._conn, customer_id, now)
+            last = self._conn.execute(
+                "SELECT payload FROM last_decisions WHERE customer_id = ? AND expires > ?",
+                (customer_id, now),
+            ).fetchone()
+        return CustomerRecord(
+            batch=None if batch is None else bytes(batch[0]),
+            events=events,
+            last_decision=None if last is None else bytes(last[0]),
+        )
 
     async def resolve(self, id_type: str, id_value: str) -> str | None:
         rows = self._read(
@@ -318,65 +247,18 @@ class EmbeddedStore:
         with self._write("ingest") as conn:
             touched: set[str] = set()
             for e in events:
-                if not self._mark_seen(conn, e.event_id, now):
+                if not sqlite_events.mark_seen(conn, e.event_id, now, self.limits):
                     dupes.append(e.event_id)
                     continue
-                self._forget_if_expired(conn, e.customer_id, now)
+                forget_if_expired(conn, e.customer_id, now)
                 if e.link is not None:
-                    self._link(conn, e.customer_id, e.link, now)
-                self._append(conn, e, now)
+                    sqlite_events.apply_link(conn, e.customer_id, e.link, now, self.limits)
+                sqlite_events.append(conn, e, now, self.limits)
                 touched.add(e.customer_id)
                 accepted.append(e.event_id)
             for customer_id in touched:
-                self._cap(conn, customer_id)
+                sqlite_events.cap(conn, customer_id, self.limits)
         return IngestResult(accepted=tuple(accepted), duplicates=tuple(dupes))
-
-    def _mark_seen(self, conn: sqlite3.Connection, event_id: str, now: float) -> bool:
-        """True when the id is new (or its marker expired); the marker is set either way."""
-        cur = conn.execute(
-            "INSERT INTO seen VALUES (?, ?) ON CONFLICT(event_id) "
-            "DO UPDATE SET expires = excluded.expires WHERE seen.expires <= ?",
-            (event_id, now + self.limits.dedup_ttl_s, now),
-        )
-        return cur.rowcount > 0
-
-    def _link(self, conn: sqlite3.Connection, cid: str, link: IdentityLink, now: float) -> None:
-        """Bind the identifier, then move the anonymous id's live events over, oldest first."""
-        conn.execute(
-            "INSERT OR REPLACE INTO identities VALUES (?, ?, ?)",
-            (link.id_type, link.id_value, cid),
-        )
-        if link.anonymous_id == cid:
-            return
-        moved = self._live_events(conn, link.anonymous_id, now)
-        conn.executemany(
-            "INSERT INTO events(customer_id, payload, expires) VALUES (?, ?, ?)",
-            [(cid, p, now + self.limits.events_ttl_s) for p in moved],
-        )
-        conn.execute("DELETE FROM events WHERE customer_id = ?", (link.anonymous_id,))
-
-    def _append(self, conn: sqlite3.Connection, e: StoredEvent, now: float) -> None:
-        conn.execute(
-            "INSERT INTO events(customer_id, payload, expires) VALUES (?, ?, ?)",
-            (e.customer_id, e.payload, now + self.limits.events_ttl_s),
-        )
-        conn.execute(
-            "INSERT INTO log(customer_id, payload) VALUES (?, ?)", (e.customer_id, e.payload)
-        )
-        if e.counter is not None:
-            conn.execute(
-                "INSERT INTO counters VALUES (?, ?, 1) "
-                "ON CONFLICT(offer_id, field) DO UPDATE SET value = value + 1",
-                e.counter,
-            )
-
-    def _cap(self, conn: sqlite3.Connection, customer_id: str) -> None:
-        """Like LTRIM: keep only the newest max_events_per_customer rows."""
-        conn.execute(
-            "DELETE FROM events WHERE customer_id = ? AND seq < (SELECT seq FROM events "
-            "WHERE customer_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
-            (customer_id, customer_id, self.limits.max_events_per_customer - 1),
-        )
 
     async def read_log(self, after: str | None, limit: int) -> list[tuple[str, str, bytes]]:
         try:
@@ -409,6 +291,7 @@ class EmbeddedStore:
         )
         with self._write("remember_decision") as conn:
             conn.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?)", row)
+            conn.execute("INSERT OR REPLACE INTO last_decisions VALUES (?, ?, ?)", row[1:])
 
     async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None:
         rows = self._read(

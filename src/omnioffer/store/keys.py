@@ -125,6 +125,11 @@ def log() -> str:
     return f"{PREFIX}log"
 
 
+def customer_last_decision(customer_id: str) -> str:
+    """The payload of the customer's latest served decision (expires)."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:ld"
+
+
 def decision(decision_id: str) -> str:
     """Hash {c: customer id, p: payload} of a served decision (expires)."""
     return f"{PREFIX}d:{check_id(decision_id, 'decision id')}"

@@ -2,32 +2,20 @@
 
 Commands are never retried: a decision must answer within its budget, so a slow or
 absent Redis surfaces at once as StoreUnavailable and the caller degrades.
-Key names come from `keys` only; multi-key atomic steps are Lua scripts.
+Key names come from `keys` only; multi-key atomic steps are `redis_scripts` or MULTI/EXEC.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import (
-    BusyLoadingError,
-    ClusterDownError,
-    OutOfMemoryError,
-    ReadOnlyError,
-    RedisError,
-    ResponseError,
-    TryAgainError,
-)
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from omnioffer.store import keys
 from omnioffer.store.base import (
@@ -36,104 +24,14 @@ from omnioffer.store.base import (
     StoredEvent,
     StoreError,
     StoreLimits,
-    StoreUnavailable,
     VersionInfo,
 )
+from omnioffer.store.redis_errors import redact_url, translate_errors
+from omnioffer.store.redis_scripts import ACTIVATE, BEGIN, DROP, INGEST, ingest_call
 
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    RedisConnectionError,
-    RedisTimeoutError,
-    BusyLoadingError,
-    ReadOnlyError,
-    OutOfMemoryError,
-    ClusterDownError,
-    TryAgainError,
-    OSError,
-    EOFError,
-    TimeoutError,
-)
+__all__ = ["ACTIVATE", "BEGIN", "DROP", "INGEST", "RedisStore", "ingest_call", "redact_url"]
+
 _SCAN_BATCH = 1000
-
-# KEYS: log, then per event: seen, events, identity, anonymous events, counters.
-# ARGV: cap, events ttl, dedup ttl, then per event: customer, payload, link?, field, count?
-INGEST = """
-local cap, ev_ttl, dedup_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local out = {}
-for i = 0, (#KEYS - 1) / 5 - 1 do
-  local k, a = 1 + i * 5, 3 + i * 5
-  local cid, payload, list = ARGV[a + 1], ARGV[a + 2], KEYS[k + 2]
-  if redis.call('SET', KEYS[k + 1], '1', 'NX', 'EX', dedup_ttl) then
-    if ARGV[a + 3] == '1' then
-      redis.call('SET', KEYS[k + 3], cid)
-      if KEYS[k + 4] ~= list then
-        local moved = redis.call('LRANGE', KEYS[k + 4], 0, -1)
-        for j = 1, #moved, 1000 do
-          redis.call('RPUSH', list, unpack(moved, j, math.min(j + 999, #moved)))
-        end
-        redis.call('DEL', KEYS[k + 4])
-      end
-    end
-    redis.call('RPUSH', list, payload)
-    redis.call('LTRIM', list, -cap, -1)
-    redis.call('EXPIRE', list, ev_ttl)
-    redis.call('XADD', KEYS[1], '*', 'c', cid, 'p', payload)
-    if ARGV[a + 5] == '1' then redis.call('HINCRBY', KEYS[k + 5], ARGV[a + 4], 1) end
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
-  end
-end
-return out
-"""
-# KEYS: versions, active. ARGV: version.
-ACTIVATE = """
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return 'unknown' end
-local state = cjson.decode(raw)['state']
-if state ~= 'ready' then return state end
-redis.call('SET', KEYS[2], ARGV[1])
-return 'ok'
-"""
-# KEYS: versions, active. ARGV: version, JSON of the loading state.
-BEGIN = """
-if redis.call('GET', KEYS[2]) == ARGV[1] then return 'active' end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return 'ok'
-"""
-# KEYS: versions, active. ARGV: version. Demotes to loading so it cannot be activated.
-DROP = """
-if redis.call('GET', KEYS[2]) == ARGV[1] then return 'active' end
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return 'unknown' end
-local doc = cjson.decode(raw)
-doc['state'] = 'loading'
-redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
-return 'ok'
-"""
-
-
-def ingest_call(events: Sequence[StoredEvent], limits: StoreLimits) -> tuple[list[str], list[Any]]:
-    """KEYS and ARGV of one INGEST call; every id is validated before anything is sent."""
-    script_keys: list[str] = [keys.log()]
-    args: list[Any] = [limits.max_events_per_customer, limits.events_ttl_s, limits.dedup_ttl_s]
-    for e in events:
-        events_key = keys.customer_events(e.customer_id)
-        ident = anon = counter = events_key  # placeholders (same slot) when unused
-        if e.link is not None:
-            ident = keys.identity(e.link.id_type, e.link.id_value)
-            anon = keys.customer_events(e.link.anonymous_id)
-        offer, field = e.counter if e.counter is not None else ("", "")
-        if e.counter is not None:
-            counter = keys.counters(offer)
-        script_keys += [keys.seen(e.event_id), events_key, ident, anon, counter]
-        args += [
-            e.customer_id,
-            e.payload,
-            int(e.link is not None),
-            field,
-            int(e.counter is not None),
-        ]
-    return script_keys, args
 
 
 def _text(raw: bytes | str) -> str:
@@ -142,17 +40,6 @@ def _text(raw: bytes | str) -> str:
 
 def _blob(raw: bytes | str) -> bytes:
     return raw if isinstance(raw, bytes) else raw.encode()
-
-
-def redact_url(url: str) -> str:
-    """The URL for messages and logs: never print a password."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 class RedisStore:
@@ -167,9 +54,20 @@ class RedisStore:
         socket_timeout: float = 0.25,
         socket_connect_timeout: float = 0.25,
         health_check_interval: int = 30,
+        log_max_len: int | None = None,
     ) -> None:
-        """Query options in `url` (e.g. ?socket_timeout=5 for bulk loads) override these."""
+        """Query options in `url` (e.g. ?socket_timeout=5 for bulk loads) override these.
+
+        `log_max_len` bounds the event-log stream's memory: each ingest trims it to
+        about that many newest entries (XADD MAXLEN ~, so Redis trims whole nodes
+        and may keep somewhat more). Entries a log reader has not consumed yet are
+        trimmed too, so size it above the readers' worst backlog. None (the
+        default) keeps every entry: the log grows until something else trims it.
+        """
+        if log_max_len is not None and log_max_len < 1:
+            raise StoreError(f"log_max_len must be at least 1 or None, got {log_max_len}")
         self.limits = keys.check_limits(limits or StoreLimits())
+        self.log_max_len = log_max_len
         self.url = redact_url(url)
         self._r = aioredis.Redis.from_url(
             url,
@@ -184,20 +82,9 @@ class RedisStore:
         self._begin = self._r.register_script(BEGIN)
         self._drop = self._r.register_script(DROP)
 
-    @asynccontextmanager
-    async def _guard(self, what: str) -> AsyncIterator[None]:
-        """Translate every Redis failure into the store's two exception types."""
-        try:
-            yield
-        except _UNAVAILABLE as exc:
-            msg = f"redis at {self.url} unavailable during {what}: {exc or type(exc).__name__}"
-            raise StoreUnavailable(msg) from exc
-        except ResponseError as exc:
-            if str(exc).startswith(("MISCONF", "BUSY")):
-                raise StoreUnavailable(f"redis at {self.url} refused {what}: {exc}") from exc
-            raise StoreError(f"redis at {self.url} rejected {what}: {exc}") from exc
-        except RedisError as exc:
-            raise StoreError(f"redis at {self.url} failed {what}: {exc}") from exc
+    def _guard(self, what: str) -> AbstractAsyncContextManager[None]:
+        """Every Redis call runs inside this: failures become StoreUnavailable/StoreError."""
+        return translate_errors(self.url, what)
 
     async def ping(self) -> None:
         async with self._guard("ping"):
@@ -247,7 +134,12 @@ class RedisStore:
             await pipe.execute()
 
     async def put_customers(self, version: str, rows: Sequence[tuple[str, bytes]]) -> None:
-        """Two round trips per chunk: which rows are new (for the count), then the writes."""
+        """Two round trips per chunk: which rows are new (for the count), then the writes.
+
+        The writes and the count go in one MULTI/EXEC: a connection lost half-way
+        through a plain pipeline would leave rows written but uncounted, and the
+        retry would then see them as old, so the version's count would stay short.
+        """
         latest = {keys.customer_batch(version, cid): blob for cid, blob in rows}
         async with self._guard("put_customers"):
             await self._require_loading(version)
@@ -255,7 +147,7 @@ class RedisStore:
             for key in latest:
                 pipe.exists(key)
             new = len(latest) - sum(int(n) for n in await pipe.execute())
-            pipe = self._r.pipeline(transaction=False)
+            pipe = self._r.pipeline(transaction=True)
             for key, blob in latest.items():
                 pipe.set(key, blob)
             pipe.hincrby(keys.version_state(version), "customers", new)
@@ -327,9 +219,10 @@ class RedisStore:
         pipe = self._r.pipeline(transaction=False)
         pipe.get(keys.customer_batch(version, customer_id))
         pipe.lrange(keys.customer_events(customer_id), 0, -1)
+        pipe.get(keys.customer_last_decision(customer_id))
         async with self._guard("fetch_customer"):
-            batch, events = await pipe.execute()
-        return CustomerRecord(batch=batch, events=list(events))
+            batch, events, last = await pipe.execute()
+        return CustomerRecord(batch=batch, events=list(events), last_decision=last)
 
     async def resolve(self, id_type: str, id_value: str) -> str | None:
         async with self._guard("resolve"):
@@ -348,7 +241,7 @@ class RedisStore:
         """The whole batch is one Lua call: atomic, and one round trip."""
         if not events:
             return IngestResult(accepted=(), duplicates=())
-        script_keys, args = ingest_call(events, self.limits)
+        script_keys, args = ingest_call(events, self.limits, self.log_max_len)
         async with self._guard("ingest"):
             flags = await self._ingest(keys=script_keys, args=args)
         accepted = tuple(e.event_id for e, f in zip(events, flags, strict=True) if f == 1)
@@ -380,10 +273,11 @@ class RedisStore:
         }
 
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
-        key = keys.decision(decision_id)
-        pipe = self._r.pipeline(transaction=True)
+        key, ttl = keys.decision(decision_id), self.limits.decision_ttl_s
+        pipe = self._r.pipeline(transaction=False)  # two hash slots: no MULTI on a cluster
         pipe.hset(key, mapping={"c": keys.check_id(customer_id, "customer id"), "p": payload})
-        pipe.expire(key, self.limits.decision_ttl_s)
+        pipe.expire(key, ttl)
+        pipe.set(keys.customer_last_decision(customer_id), payload, ex=ttl)
         async with self._guard("remember_decision"):
             await pipe.execute()
 

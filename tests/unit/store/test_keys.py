@@ -48,6 +48,7 @@ def test_golden_key_strings() -> None:
     assert keys.seen("evt-1") == "oo:1:seen:evt-1"
     assert keys.log() == "oo:1:log"
     assert keys.decision("d-1") == "oo:1:d:d-1"
+    assert keys.customer_last_decision("c42") == "oo:1:{c:c42}:ld"
     assert keys.counters("offer-9") == "oo:1:ctr:offer-9"
 
 
@@ -55,9 +56,10 @@ def test_golden_key_strings() -> None:
 def test_customer_keys_share_one_slot(customer_id: str) -> None:
     batch = keys.customer_batch("v-2026.1", customer_id)
     events = keys.customer_events(customer_id)
-    assert batch.index("{") == batch.index(f"{{c:{customer_id}}}")  # the tag comes first
-    assert events.index("{") == events.index(f"{{c:{customer_id}}}")
-    assert slot(batch) == slot(events) == slot(f"{{c:{customer_id}}}")
+    last = keys.customer_last_decision(customer_id)
+    for key in (batch, events, last):
+        assert key.index("{") == key.index(f"{{c:{customer_id}}}")  # the tag comes first
+    assert slot(batch) == slot(events) == slot(last) == slot(f"{{c:{customer_id}}}")
 
 
 @pytest.mark.parametrize("bad", ["", "a b", "v:1", "v/1", "v*", "v?", "{v}", "é", "x" * 101])

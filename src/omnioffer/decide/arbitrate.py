@@ -1,0 +1,119 @@
+"""Arbitration: rank eligible offers by business priority, keep them diverse, explain them.
+
+priority = propensity x value x lever x channel weight, times the cart lift when
+the offer covers a category the customer has in a cart right now (on any channel).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from omnioffer.decide.catalog import OfferRow, VersionModel
+from omnioffer.decide.history import DAY_S, History
+from omnioffer.decide.policy import Policy
+
+
+@dataclass(frozen=True)
+class Ranked:
+    offer: OfferRow
+    propensity: float
+    value: float
+    priority: float
+    reasons: list[str]
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What the customer did lately, as marketer-readable facts keyed by item/category."""
+
+    cart: dict[str, str]  # category -> channel where it was put in a cart
+    cart_items: dict[str, str]  # item id -> channel
+    bought: dict[str, tuple[str, float]]  # item id -> (channel, days ago)
+
+    @classmethod
+    def of(cls, h: History, model: VersionModel, policy: Policy, cart: Sequence[str]) -> Signals:
+        cats: dict[str, str] = {}
+        items: dict[str, str] = {}
+        bought: dict[str, tuple[str, float]] = {}
+        since = h.now - policy.cart_days * DAY_S
+        for k in range(h.ts.size):
+            item, kind, ch = h.item_id[k], str(h.type[k]), str(h.channel[k])
+            if item is None:
+                continue
+            if kind == "add_to_cart" and h.ts[k] >= since:
+                items[item] = ch
+            elif kind == "purchase":
+                items.pop(item, None)  # bought since: no longer in the cart
+                bought[item] = (ch, (h.now - float(h.ts[k])) / DAY_S)
+        for item in cart:
+            items.setdefault(item, "current")
+        for item, ch in items.items():
+            idx = model.item_index.get(item)
+            cat = model.category_of[idx] if idx is not None else None
+            if cat is not None:
+                cats.setdefault(cat, ch)
+        return cls(cats, items, bought)
+
+
+def _days(d: float) -> str:
+    return "today" if d < 1 else ("yesterday" if d < 2 else f"{int(d)} days ago")
+
+
+def reasons(offer: OfferRow, signals: Signals, propensity: float, basis: str) -> list[str]:
+    out = []
+    for cat in offer.covered_categories:
+        if cat in signals.cart:
+            ch = signals.cart[cat]
+            out.append(f"{cat} is in your cart" if ch == "current" else f"{cat} in your {ch} cart")
+            break
+    last = [(signals.bought[i], i) for i in offer.covered_items if i in signals.bought]
+    if last:
+        (ch, days), item = min(last, key=lambda x: x[0][1])
+        out.append(f"bought {item} in {ch} {_days(days)}")
+    out.append(f"predicted response {propensity:.0%}" if basis == "model" else basis)
+    return out
+
+
+def arbitrate(
+    offers: Sequence[int],
+    propensity: npt.NDArray[np.float32],
+    model: VersionModel,
+    *,
+    channel: str,
+    policy: Policy,
+    signals: Signals,
+    k: int,
+    basis: str = "model",
+) -> list[Ranked]:
+    """`basis`: "model", or the reason shown when propensity is a fallback estimate."""
+    ranked = []
+    weight = policy.channel_weights.get(channel, 1.0)
+    for idx, p in zip(offers, propensity.tolist(), strict=True):
+        offer = model.catalog.offers[idx]
+        value = offer.value if offer.value is not None else policy.default_value
+        lift = policy.cart_lift if set(offer.covered_categories) & set(signals.cart) else 1.0
+        priority = p * value * policy.levers.get(offer.offer_id, 1.0) * weight * lift
+        ranked.append(Ranked(offer, p, value, priority, reasons(offer, signals, p, basis)))
+    ranked.sort(key=lambda r: (-r.priority, r.offer.offer_id))
+    return diverse(ranked, policy.max_per_category, k)
+
+
+def diverse(ranked: Sequence[Ranked], per_category: int, k: int) -> list[Ranked]:
+    """The best k, at most `per_category` per primary category (backfilled if short)."""
+    taken: dict[str, int] = {}
+    out: list[Ranked] = []
+    rest: list[Ranked] = []
+    for r in ranked:
+        cat = r.offer.covered_categories[0] if r.offer.covered_categories else r.offer.offer_id
+        if taken.get(cat, 0) < per_category:
+            taken[cat] = taken.get(cat, 0) + 1
+            out.append(r)
+        else:
+            rest.append(r)
+        if len(out) == k:
+            return out
+    return out + rest[: k - len(out)]

@@ -1,0 +1,104 @@
+"""Incoming contract events -> resolved, encoded store events (validation with JSON paths).
+
+An event names its customer by customer_id, by an identifier, or both; both at once
+links the identifier to the customer and carries the identifier's anonymous events
+over. An identifier nobody is linked to yet gets a stable anonymous pseudo-id.
+Events without an event_id get one derived from their content, so a retried
+batch is still deduplicated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from omnioffer.api.ports import InputError
+from omnioffer.api.schemas import EventIn
+from omnioffer.decide.records import Event, encode_event
+from omnioffer.store.base import FeatureStore, IdentityLink, StoredEvent
+
+ITEM_EVENTS = frozenset({"view", "add_to_cart", "purchase", "return"})
+MIN_TS, MAX_TS = 0.0, 4_102_444_800.0  # 1970 .. 2100
+
+
+def anonymous_id(id_type: str, id_value: str) -> str:
+    return f"anon:{id_type}:{id_value}"
+
+
+def parse_timestamp(value: str | float, field: str) -> float:
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            raise InputError(field, f"not an ISO 8601 timestamp: {value!r}") from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        ts = parsed.timestamp()
+    else:
+        ts = float(value)
+    if not MIN_TS <= ts <= MAX_TS:
+        raise InputError(field, f"timestamp {value!r} is outside 1970..2100")
+    return ts
+
+
+def check_who(customer_id: str | None, id_type: str | None, id_value: str | None, at: str) -> None:
+    if (id_type is None) != (id_value is None):
+        raise InputError(f"{at}.id_value" if id_value is None else f"{at}.id_type",
+                         "id_type and id_value go together")  # fmt: skip
+    if customer_id is None and id_type is None:
+        raise InputError(f"{at}.customer_id", "give customer_id or id_type + id_value")
+    for name, value in (("customer_id", customer_id), ("id_type", id_type), ("id_value", id_value)):
+        if value is not None and (
+            "{" in value or "}" in value or (name == "id_type" and ":" in value)
+        ):
+            raise InputError(f"{at}.{name}", "must not contain '{', '}' (or ':' in id_type)")
+
+
+def _validate(e: EventIn, at: str, channels: Sequence[str]) -> float:
+    check_who(e.customer_id, e.id_type, e.id_value, at)
+    if e.channel not in channels:
+        raise InputError(
+            f"{at}.channel", f"unknown channel {e.channel!r} (known: {', '.join(channels)})"
+        )
+    if e.event_type in ITEM_EVENTS and e.item_id is None:
+        raise InputError(f"{at}.item_id", f"{e.event_type} events need an item_id")
+    if e.event_type not in ITEM_EVENTS and e.offer_id is None:
+        raise InputError(f"{at}.offer_id", f"{e.event_type} events need an offer_id")
+    return parse_timestamp(e.timestamp, f"{at}.timestamp")
+
+
+def _event_id(e: EventIn, ts: float) -> str:
+    parts = (ts, e.event_type, e.channel, e.customer_id, e.id_type, e.id_value, e.item_id,
+             e.offer_id, e.quantity, e.session_id)  # fmt: skip
+    key = "|".join(str(x) for x in parts)
+    return "h:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+async def to_stored(
+    events: Sequence[EventIn], store: FeatureStore, channels: Sequence[str]
+) -> list[StoredEvent]:
+    """Validate every event first (nothing is written on any error), then resolve."""
+    stamps = [_validate(e, f"$.events[{i}]", channels) for i, e in enumerate(events)]
+    resolved: dict[tuple[str, str], str | None] = {}
+    out = []
+    for e, ts in zip(events, stamps, strict=True):
+        link = None
+        if e.id_type is not None and e.id_value is not None:
+            anon = anonymous_id(e.id_type, e.id_value)
+            if e.customer_id is not None:
+                link = IdentityLink(e.id_type, e.id_value, anon)
+                resolved[(e.id_type, e.id_value)] = e.customer_id  # later events follow the link
+            elif (e.id_type, e.id_value) not in resolved:
+                resolved[(e.id_type, e.id_value)] = await store.resolve(e.id_type, e.id_value)
+            who = e.customer_id or resolved.get((e.id_type, e.id_value)) or anon
+        else:
+            who = e.customer_id or ""
+        event_id = e.event_id or _event_id(e, ts)
+        payload = encode_event(Event(ts, e.event_type, e.channel, e.item_id, e.offer_id,
+                                     e.quantity, e.revenue, event_id))  # fmt: skip
+        counter = (
+            (e.offer_id, e.event_type) if e.offer_id and e.event_type not in ITEM_EVENTS else None
+        )
+        out.append(StoredEvent(event_id, who, payload, link, counter))
+    return out

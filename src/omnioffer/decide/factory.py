@@ -1,0 +1,56 @@
+"""Build the decision service from settings (used by the app's lifespan in every worker)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from omnioffer.decide.policy import load_policy
+from omnioffer.decide.runtime import ModelHolder
+from omnioffer.decide.service import DecisionService
+from omnioffer.errors import UsageError
+from omnioffer.settings import Settings
+from omnioffer.store import open_store
+from omnioffer.store.base import FeatureStore
+
+
+def make_clock(as_of: str | None) -> Callable[[], float]:
+    """The wall clock, or a frozen replay instant (ISO 8601, naive = UTC)."""
+    if as_of is None:
+        return time.time
+    try:
+        parsed = datetime.fromisoformat(as_of)
+    except ValueError:
+        raise UsageError(f"as_of: not an ISO 8601 timestamp: {as_of!r}") from None
+    frozen = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    return lambda: frozen
+
+
+def open_service_store(settings: Settings) -> FeatureStore:
+    url = settings.store_url
+    if url is not None and url.startswith(("redis://", "rediss://")):
+        from omnioffer.store.redis_store import RedisStore
+
+        t = settings.store_timeout_s
+        return RedisStore(url, socket_timeout=t, socket_connect_timeout=t)
+    return open_store(url)
+
+
+def make_service(settings: Settings, store: FeatureStore) -> DecisionService:
+    holder = ModelHolder(store, Path(settings.models_dir), settings.model_poll_s)
+    return DecisionService(
+        store,
+        holder,
+        channels=settings.channels,
+        policy=load_policy(settings.policy),
+        clock=make_clock(settings.as_of),
+        store_timeout_s=settings.store_timeout_s,
+    )
+
+
+async def build_decider(settings: Settings) -> DecisionService:
+    service = make_service(settings, open_service_store(settings))
+    await service.holder.refresh()  # load the active model now if the store is up
+    return service

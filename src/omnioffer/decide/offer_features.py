@@ -1,0 +1,238 @@
+"""Offer-ranker features for one customer, one channel and its eligible offers, online.
+
+Mirrors training/features/offer_features.py name for name and fill for fill (a parity
+test compares the two on the same history): the offer ranker was trained on those
+values, so any drift here silently degrades its ranking. Per-offer batch statistics
+(response rates, item counts) come precomputed in the Catalog; everything about the
+customer is computed from their History.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from omnioffer.decide.catalog import OfferRow, VersionModel
+from omnioffer.decide.history import DAY_S, RESPONSES, History
+
+F64 = npt.NDArray[np.float64]
+PRIOR_WEIGHT = 20.0  # impressions' worth of the global rate in smoothed rates
+NEVER = 9_999.0
+NO_ITEM_SCORE = -10.0
+DEEP_DISCOUNT = 0.2
+FATIGUE_DAYS = 14.0
+RECENT_IMPRESSION_DAYS = 7
+SHOP_CHANNELS = ("web", "app", "store")
+_US = 1_000_000.0
+
+
+def _rate(resp: float, impr: float, prior: float) -> float:
+    return (resp + PRIOR_WEIGHT * prior) / (impr + PRIOR_WEIGHT)
+
+
+def _num(value: float | None, fill: float) -> float:
+    """Training fills nulls and NaNs alike (fill_nan(None).fill_null(fill))."""
+    return fill if value is None or math.isnan(value) else float(value)
+
+
+@dataclass(frozen=True)
+class _OfferEvents:
+    """Every event that carries an offer id, like training's `_offer_events` (so a
+    purchase with an offer id is kept too: neither impression nor response)."""
+
+    offer: npt.NDArray[np.str_]
+    channel: npt.NDArray[np.str_]
+    age_us: F64  # whole microseconds before now
+    age_days: F64  # whole seconds before now, in days
+    impr: F64
+    resp: F64
+    dismiss: F64
+
+    @classmethod
+    def of(cls, h: History, age_us: F64, age_days: F64) -> _OfferEvents:
+        keep = np.array([o is not None for o in h.offer], dtype=np.bool_)
+        kind = h.type[keep]
+        return cls(
+            offer=np.array([o for o in h.offer if o is not None], dtype=np.str_),
+            channel=h.channel[keep],
+            age_us=age_us[keep],
+            age_days=age_days[keep],
+            impr=(kind == "offer_impression").astype(np.float64),
+            resp=np.isin(kind, RESPONSES).astype(np.float64),
+            dismiss=(kind == "offer_dismiss").astype(np.float64),
+        )
+
+
+def _ages(h: History) -> tuple[F64, F64]:
+    """Event ages in exact microseconds, and in days of whole seconds: polars'
+    total_seconds() truncates, so an event right at a day boundary (the 14-day
+    fatigue window) falls on the same side as in training."""
+    age_us = np.rint((h.now - h.ts) * _US)
+    return age_us, np.floor(age_us / _US) / DAY_S
+
+
+def _offer_table(model: VersionModel, rows: Sequence[OfferRow], channel: str) -> dict[str, F64]:
+    """Batch statistics of each offer; an offer nobody has answered yet gets the prior."""
+    prior = model.catalog.prior
+    values = {
+        "of_discount": [_num(r.discount, 0.0) for r in rows],
+        "of_value": [_num(r.value, 0.0) for r in rows],
+        "of_log_items": [_num(r.of_log_items, 0.0) for r in rows],
+        "of_log_impressions": [_num(r.of_log_impressions, 0.0) for r in rows],
+        "of_rate": [_num(r.of_rate, prior) for r in rows],
+        "of_rate_channel": [_num(r.rate_channel.get(channel), prior) for r in rows],
+    }
+    return {name: np.array(v, dtype=np.float64) for name, v in values.items()}
+
+
+def _customer_responses(ev: _OfferEvents, channel: str, prior: float) -> dict[str, float]:
+    """Smoothed response rates; without offer events they equal training's fills
+    (log1p(0) = 0, a rate of 0 of 0 is the prior)."""
+    on = ev.channel == channel
+    return {
+        "cu_log_impressions": float(np.log1p(ev.impr.sum())),
+        "cu_rate": _rate(float(ev.resp.sum()), float(ev.impr.sum()), prior),
+        "cu_rate_channel": _rate(float(ev.resp[on].sum()), float(ev.impr[on].sum()), prior),
+    }
+
+
+def _fatigue(ev: _OfferEvents, rows: Sequence[OfferRow]) -> dict[str, F64]:
+    """Per offer: impressions in the last 14 days (0 once answered in that window),
+    dismissals ever, days since last shown."""
+    out = {"fa_impr_offer_14d": np.zeros(len(rows)), "fa_dismissed": np.zeros(len(rows))}
+    out["fa_days_since_offer"] = np.full(len(rows), NEVER)
+    recent = ev.age_days <= FATIGUE_DAYS
+    for k, row in enumerate(rows):
+        mine = ev.offer == row.offer_id
+        answered = ev.resp[mine & recent].sum() > 0
+        out["fa_impr_offer_14d"][k] = 0.0 if answered else ev.impr[mine & recent].sum()
+        out["fa_dismissed"][k] = ev.dismiss[mine].sum()
+        shown = mine & (ev.impr > 0)
+        if shown.any():
+            out["fa_days_since_offer"][k] = ev.age_days[shown].min()
+    return out
+
+
+def _covered_purchases(
+    h: History, age_days: F64, model: VersionModel, rows: Sequence[OfferRow]
+) -> dict[str, F64]:
+    """Per offer: quantity the customer bought of its covered items, days since the last."""
+    qty, since = np.zeros(len(rows)), np.full(len(rows), np.nan)
+    bought: dict[str, list[int]] = {}
+    for i in np.flatnonzero(h.purchases).tolist():
+        item = h.item_id[i]
+        if item is not None:
+            bought.setdefault(item, []).append(i)
+    for k, row in enumerate(rows):
+        hits = [i for item in row.covered_items for i in bought.get(item, ())]
+        if hits:
+            qty[k] = float(h.qty[hits].sum())
+            since[k] = float(age_days[hits].min())
+    return {"co_qty": qty, "co_days_since": np.where(np.isnan(since), NEVER, since)}
+
+
+def _category_shares(h: History, model: VersionModel) -> dict[str, float]:
+    """Share of the customer's purchased quantity per category. As in training's inner
+    join with the items table, purchases of items the version does not know are
+    dropped, while uncategorised items count in the total but match no offer."""
+    p = h.purchases & (h.item >= 0)
+    total = float(h.qty[p].sum())
+    qty: dict[str, float] = {}
+    for item, q in zip(h.item[p].tolist(), h.qty[p].tolist(), strict=True):
+        cat = model.category_of[item]
+        if cat is not None:
+            qty[cat] = qty.get(cat, 0.0) + q
+    return {c: q / total for c, q in qty.items()} if total > 0 else {}
+
+
+def _channel_mix(h: History) -> dict[str, float]:
+    """Share of the customer's purchases per shop channel (0 without purchases)."""
+    p = h.purchases
+    n = float(p.sum())
+    return {f"cu_share_{c}": float((h.channel[p] == c).sum()) / n if n else 0.0
+            for c in SHOP_CHANNELS}  # fmt: skip
+
+
+def _depth(discount: float | None) -> float:
+    """1 deep, 0 shallow, NaN neither. Training's polars filters drop a null discount (and
+    an offer missing from the offers table) from both groups, and polars orders NaN
+    above every number, so a NaN discount counts as deep."""
+    if discount is None:
+        return np.nan
+    return 1.0 if math.isnan(discount) or discount >= DEEP_DISCOUNT else 0.0
+
+
+def _discount_lift(ev: _OfferEvents, model: VersionModel, prior: float) -> float:
+    """Deep-discount minus shallow-discount response rate, both smoothed to the prior;
+    0 without offer events, the same as training's fill."""
+    depth_of = {o.offer_id: _depth(o.discount) for o in model.catalog.offers}
+    depth = np.array([depth_of.get(str(o), np.nan) for o in ev.offer], dtype=np.float64)
+    deep, shallow = depth == 1.0, depth == 0.0
+    return _rate(float(ev.resp[deep].sum()), float(ev.impr[deep].sum()), prior) - _rate(
+        float(ev.resp[shallow].sum()), float(ev.impr[shallow].sum()), prior
+    )
+
+
+def _affinity(
+    model: VersionModel, user: npt.NDArray[np.float32] | None, rows: Sequence[OfferRow]
+) -> F64:
+    """User factors dotted with the offer vector. Training's vector is zero for an offer
+    without known covered items, and such offers are not in offer_vocab: 0 either way."""
+    out = np.zeros(len(rows))
+    if user is None:
+        return out
+    idx = np.array([model.offer_index.get(r.offer_id, -1) for r in rows], dtype=np.int64)
+    ok = idx >= 0
+    out[ok] = (model.offer_vectors[idx[ok]] @ user).astype(np.float64)
+    return out
+
+
+def _ir_max(item_scores: Mapping[str, float] | None, rows: Sequence[OfferRow]) -> F64:
+    """Best item-ranker score among the offer's items; NaN scores are skipped as polars'
+    max skips them, and an offer with no scored item gets training's fill."""
+    out = np.full(len(rows), NO_ITEM_SCORE)
+    scores = {i: s for i, s in (item_scores or {}).items() if not math.isnan(s)}
+    for k, row in enumerate(rows if scores else ()):
+        items = frozenset(row.covered_items)
+        best = [s for i, s in scores.items() if i in items]
+        if best:
+            out[k] = max(best)
+    return out
+
+
+def offer_features(  # noqa: PLR0917 (the positional signature callers use)
+    h: History,
+    model: VersionModel,
+    user: npt.NDArray[np.float32] | None,
+    offers: Sequence[int],
+    channel: str,
+    item_scores: Mapping[str, float] | None,
+) -> dict[str, F64]:
+    """Every offer-ranker feature by name, one value per offer (indices into catalog.offers)."""
+    rows = [model.catalog.offers[o] for o in offers]
+    age_us, age_days = _ages(h)
+    ev = _OfferEvents.of(h, age_us, age_days)
+    prior = model.catalog.prior
+    shares = _category_shares(h, model)
+    recent_us = RECENT_IMPRESSION_DAYS * DAY_S * _US  # training: timestamp >= cutoff - 7 d
+    scalars = {
+        **_customer_responses(ev, channel, prior),
+        **_channel_mix(h),
+        "fa_impr_all_7d": float(ev.impr[ev.age_us <= recent_us].sum()),
+        "cu_disc_lift": _discount_lift(ev, model, prior),
+        "channel_code": float(model.channel_code.get(channel, -1)),
+    }
+    cols = {name: np.full(len(rows), value) for name, value in scalars.items()}
+    cols |= _offer_table(model, rows, channel)
+    cols |= _fatigue(ev, rows)
+    cols |= _covered_purchases(h, age_days, model, rows)
+    cols["co_cat_share"] = np.array(
+        [max((shares.get(c, 0.0) for c in r.covered_categories), default=0.0) for r in rows]
+    )
+    cols["cf_affinity"] = _affinity(model, user, rows)
+    cols["ir_max"] = _ir_max(item_scores, rows)
+    return cols

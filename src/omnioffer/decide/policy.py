@@ -1,0 +1,45 @@
+"""The marketer's controls: arbitration weights and the contact policy.
+
+Read from the `[policy]` table of the service settings; every key is optional and
+unknown keys are an error, so a typo in a cap never silently disables it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import msgspec
+
+from omnioffer.errors import UsageError
+
+Weight = Annotated[float, msgspec.Meta(ge=0)]
+Days = Annotated[float, msgspec.Meta(ge=0)]
+
+
+class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # arbitration: priority = propensity x value x lever x channel weight (x cart lift)
+    channel_weights: dict[str, Weight] = {}  # default 1.0
+    levers: dict[str, Weight] = {}  # per offer id, default 1.0
+    default_value: Weight = 1.0  # for offers without a value
+    cart_lift: Weight = 1.5  # offers covering a category in the recent cart
+    cart_days: Days = 3.0
+    # contact policy
+    max_impressions_per_offer: Annotated[int, msgspec.Meta(ge=0)] = 3
+    impression_window_days: Days = 7.0
+    daily_cap: Annotated[int, msgspec.Meta(ge=0)] = 6  # impressions, all channels, 24 h
+    suppress_after_redeem: bool = True
+    dismiss_cooldown_days: Days = 14.0
+    suppress_bought_days: Days = 3.0  # offers on an item bought this recently
+    consent_channels: tuple[str, ...] = ("email", "sms")
+    # one conversation: keep the previous top offer across channels if nothing happened
+    sticky_minutes: Days = 30.0
+    # diversity
+    max_per_category: Annotated[int, msgspec.Meta(ge=1)] = 2
+
+
+def load_policy(raw: Mapping[str, Any]) -> Policy:
+    try:
+        return msgspec.convert(dict(raw), Policy)
+    except msgspec.ValidationError as exc:
+        raise UsageError(f"[policy]: {exc}") from exc

@@ -1,0 +1,245 @@
+"""The decision service: the named stages of the decision path, wired to the store.
+
+resolve identity -> fetch (one round trip) -> eligibility + contact policy ->
+propensity (ONNX) -> arbitration -> diversity -> top k with reasons. Any store
+failure on the read path degrades to the popularity fallback; writes (events,
+feedback) are refused with StoreUnavailable (503) rather than dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from omnioffer.api.ports import InputError, NotFound
+from omnioffer.api.schemas import (
+    DecisionRequest,
+    DecisionResponse,
+    EventsRequest,
+    EventsResponse,
+    FeedbackRequest,
+    FeedbackResponse,
+    ItemOut,
+    OfferOut,
+    Readiness,
+    RecommendationRequest,
+    RecommendationResponse,
+    SimilarResponse,
+    Who,
+)
+from omnioffer.decide import fallback
+from omnioffer.decide.arbitrate import Signals, arbitrate
+from omnioffer.decide.conversation import Served, decode_served, events_marker, keep_top
+from omnioffer.decide.events import anonymous_id, check_who, to_stored
+from omnioffer.decide.history import History
+from omnioffer.decide.policy import Policy
+from omnioffer.decide.ranking import offer_propensity, score_items
+from omnioffer.decide.records import Event, decode_batch, decode_event, encode_event
+from omnioffer.decide.rules import Customer, candidate_offers
+from omnioffer.decide.runtime import ActiveModel, ModelHolder
+from omnioffer.store.base import FeatureStore, StoredEvent, StoreError, StoreUnavailable
+
+log = logging.getLogger("omnioffer.serve")
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Context:
+    """One request's view of a customer: None fields mean we fell back."""
+
+    model: ActiveModel
+    customer_id: str | None
+    history: History
+    who: Customer
+    user: F32 | None
+    fallback: str | None
+    last: Served | None = None  # the customer's previous decision
+    marker: str = "0"  # of the customer's real-time events now
+
+
+class DecisionService:
+    def __init__(
+        self,
+        store: FeatureStore,
+        holder: ModelHolder,
+        *,
+        channels: Sequence[str],
+        policy: Policy,
+        clock: Callable[[], float],
+        store_timeout_s: float,
+    ) -> None:
+        self.store, self.holder, self.channels = store, holder, tuple(channels)
+        self.policy, self.clock, self.timeout = policy, clock, store_timeout_s
+
+    # --- stages shared by decisions and recommendations ------------------------
+    def _channel(self, channel: str) -> str:
+        if channel not in self.channels:
+            known = ", ".join(self.channels)
+            raise InputError("$.channel", f"unknown channel {channel!r} (known: {known})")
+        return channel
+
+    async def _model(self) -> ActiveModel:
+        model = await self.holder.current()
+        if model is None:
+            raise StoreUnavailable("no model version is active yet (run `omnioffer materialize`)")
+        return model
+
+    async def _resolve(self, who: Who) -> str:
+        check_who(who.customer_id, who.id_type, who.id_value, "$")
+        if who.customer_id is not None:
+            return who.customer_id
+        if who.id_type is None or who.id_value is None:  # check_who refused this already
+            raise InputError("$.id_type", "give customer_id or id_type + id_value")
+        found = await self.store.resolve(who.id_type, who.id_value)
+        return found or anonymous_id(who.id_type, who.id_value)
+
+    async def _context(self, who: Who) -> Context:
+        model, now = await self._model(), self.clock()
+        empty = History.build([], model.data, now)
+        nobody = Customer(None, {})
+        try:
+            cid = await asyncio.wait_for(self._resolve(who), self.timeout)
+            record = await asyncio.wait_for(
+                self.store.fetch_customer(model.name, cid), self.timeout
+            )
+        except (StoreUnavailable, TimeoutError) as exc:
+            log.warning("store unavailable, serving the fallback: %s", exc)
+            return Context(model, who.customer_id, empty, nobody, None, "store_unavailable")
+        batch = decode_batch(record.batch) if record.batch else None
+        events = (batch.events if batch else []) + [decode_event(p) for p in record.events]
+        h = History.build(events, model.data, now, clamp=True)
+        last, marker = decode_served(record.last_decision), events_marker(record.events)
+        if batch is None:
+            return Context(model, cid, h, nobody, None, "unknown_customer", last, marker)
+        user = np.frombuffer(batch.factors, dtype=np.float32) if batch.factors else None
+        profile = Customer(batch.segment, batch.consent)
+        return Context(model, cid, h, profile, user, None, last, marker)
+
+    # --- endpoints -------------------------------------------------------------
+    async def decide(self, request: DecisionRequest) -> DecisionResponse:
+        channel = self._channel(request.channel)
+        ctx = await self._context(request)
+        model, h = ctx.model, ctx.history
+        offers, _ = candidate_offers(model.data, h, channel, ctx.who, self.policy)
+        if ctx.fallback is None:
+            items = score_items(model, h, ctx.user, channel)
+            basis = "model"
+            propensity = offer_propensity(model, h, ctx.user, offers, channel=channel, items=items)
+        else:
+            propensity = fallback.popular_propensity(model.data, offers, channel)
+            basis = f"popular on {channel}"
+        cart = request.context.cart if request.context else []
+        signals = Signals.of(h, model.data, self.policy, cart)
+        ranked = arbitrate(offers, propensity, model.data, channel=channel, policy=self.policy,
+                           signals=signals, k=request.k, basis=basis)  # fmt: skip
+        ranked = keep_top(ranked, ctx.last, ctx.marker, h.now, self.policy)
+        decision_id = uuid.uuid4().hex
+        out = [
+            OfferOut(offer_id=r.offer.offer_id, title=r.offer.title, rank=n,
+                     propensity=round(r.propensity, 6), value=r.value,
+                     priority=round(r.priority, 6), reasons=r.reasons)
+            for n, r in enumerate(ranked, start=1)
+        ]  # fmt: skip
+        if ctx.customer_id is not None and ctx.fallback != "store_unavailable":
+            served = Served(channel, [o.offer_id for o in out], h.now, ctx.marker)
+            await self._remember(decision_id, ctx.customer_id, served)
+        return DecisionResponse(decision_id=decision_id, customer_id=ctx.customer_id,
+                                channel=channel, model_version=model.name, offers=out,
+                                fallback=ctx.fallback)  # fmt: skip
+
+    async def _remember(self, decision_id: str, cid: str, served: Served) -> None:
+        payload = msgspec.msgpack.encode(served)
+        try:
+            await self.store.remember_decision(decision_id, cid, payload)
+        except StoreUnavailable as exc:  # the decision stands; only its feedback link is lost
+            log.warning("could not record decision %s: %s", decision_id, exc)
+
+    async def recommend(self, request: RecommendationRequest) -> RecommendationResponse:
+        channel = self._channel(request.channel)
+        ctx = await self._context(request)
+        exclude = set(request.exclude)
+        if ctx.fallback is not None:
+            items = fallback.popular_items(ctx.model.data, channel, request.k, exclude)
+        else:
+            items = self._ranked_items(ctx, channel, request.k, exclude)
+        return RecommendationResponse(customer_id=ctx.customer_id, model_version=ctx.model.name,
+                                      items=items, fallback=ctx.fallback)  # fmt: skip
+
+    def _ranked_items(self, ctx: Context, channel: str, k: int, exclude: set[str]) -> list[ItemOut]:
+        scored = score_items(ctx.model, ctx.history, ctx.user, channel)
+        ids = ctx.model.data.catalog.item_ids
+        order = np.argsort(-scored.scores, kind="stable")
+        out = []
+        for pos in order.tolist():
+            item_id = ids[int(scored.candidates.items[pos])]
+            if item_id in exclude:
+                continue
+            why = [f"from {s}" for s, flags in scored.candidates.sources.items() if flags[pos]]
+            out.append(ItemOut(item_id=item_id, score=round(float(scored.scores[pos]), 6),
+                               reasons=why[:2]))  # fmt: skip
+            if len(out) == k:
+                break
+        return out
+
+    async def similar(self, item_id: str, k: int) -> SimilarResponse:
+        model = (await self._model()).data
+        idx = model.item_index.get(item_id)
+        row = -1 if idx is None else int(model.cf_row_of_item[idx])
+        if row < 0:
+            raise NotFound(f"item {item_id!r} is unknown to model version {model.catalog.version}")
+        sims = model.cf_unit @ model.cf_unit[row]
+        sims[row] = -np.inf
+        top = np.argsort(-sims, kind="stable")[:k]
+        ids = model.catalog.item_ids
+        items = [
+            ItemOut(item_id=ids[int(model.item_of_cf_row[r])], score=round(float(sims[r]), 6),
+                    reasons=["bought by the same customers"])
+            for r in top.tolist()
+        ]  # fmt: skip
+        return SimilarResponse(item_id=item_id, model_version=model.catalog.version, items=items)
+
+    async def ingest(self, request: EventsRequest) -> EventsResponse:
+        stored = await to_stored(request.events, self.store, self.channels)
+        try:
+            result = await self.store.ingest(stored)
+        except StoreError as exc:
+            raise InputError("$.events", str(exc)) from exc
+        return EventsResponse(accepted=len(result.accepted), duplicates=len(result.duplicates))
+
+    async def feedback(self, request: FeedbackRequest) -> FeedbackResponse:
+        channel = self._channel(request.channel)
+        found = await self.store.recall_decision(request.decision_id)
+        if found is None:
+            raise NotFound(f"decision {request.decision_id!r} is unknown or expired")
+        cid, payload = found
+        served = decode_served(payload)
+        if served is None or request.offer_id not in served.offers:
+            raise InputError("$.offer_id", f"offer {request.offer_id!r} was not in that decision")
+        kind = f"offer_{request.outcome}"
+        event_id = f"fb:{request.decision_id}:{request.offer_id}:{request.outcome}"
+        event = Event(self.clock(), kind, channel, None, request.offer_id, event_id=event_id)
+        stored = StoredEvent(event_id, cid, encode_event(event), None, (request.offer_id, kind))
+        result = await self.store.ingest([stored])
+        return FeedbackResponse(accepted=bool(result.accepted), duplicate=bool(result.duplicates))
+
+    async def readiness(self) -> Readiness:
+        try:
+            await asyncio.wait_for(self.store.ping(), self.timeout)
+            status = "ok"
+        except (StoreUnavailable, TimeoutError) as exc:
+            status = f"unavailable: {exc}"
+        model = await self.holder.current()
+        name = model.name if model else None
+        return Readiness(
+            ready=status == "ok" and model is not None, store=status, model_version=name
+        )
+
+    async def close(self) -> None:
+        await self.store.close()

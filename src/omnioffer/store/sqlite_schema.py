@@ -1,0 +1,69 @@
+"""The embedded store's SQLite schema: its DDL, its version, and the check on opening.
+
+The schema version lives in PRAGMA user_version, so a file written by another
+omnioffer (or by something else entirely) is refused instead of misread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from omnioffer.store.base import StoreError
+
+SCHEMA_VERSION = 1
+_BUSY_TIMEOUT_MS = 5000
+_SCHEMA = """
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE versions(name TEXT PRIMARY KEY, state TEXT NOT NULL,
+    customers INTEGER NOT NULL, info TEXT NOT NULL, created REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE globals(version TEXT NOT NULL, name TEXT NOT NULL, blob BLOB NOT NULL,
+    PRIMARY KEY(version, name)) WITHOUT ROWID;
+CREATE TABLE customers(version TEXT NOT NULL, customer_id TEXT NOT NULL, blob BLOB NOT NULL,
+    PRIMARY KEY(version, customer_id)) WITHOUT ROWID;
+CREATE TABLE events(seq INTEGER PRIMARY KEY AUTOINCREMENT, customer_id TEXT NOT NULL,
+    payload BLOB NOT NULL, expires REAL NOT NULL);
+CREATE INDEX events_by_customer ON events(customer_id, seq);
+CREATE INDEX events_by_expiry ON events(expires);
+CREATE TABLE seen(event_id TEXT PRIMARY KEY, expires REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX seen_by_expiry ON seen(expires);
+CREATE TABLE log(seq INTEGER PRIMARY KEY AUTOINCREMENT, customer_id TEXT NOT NULL,
+    payload BLOB NOT NULL);
+CREATE TABLE identities(id_type TEXT NOT NULL, id_value TEXT NOT NULL,
+    customer_id TEXT NOT NULL, PRIMARY KEY(id_type, id_value)) WITHOUT ROWID;
+CREATE TABLE decisions(id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, payload BLOB NOT NULL,
+    expires REAL NOT NULL) WITHOUT ROWID;
+CREATE INDEX decisions_by_expiry ON decisions(expires);
+CREATE TABLE last_decisions(customer_id TEXT PRIMARY KEY, payload BLOB NOT NULL,
+    expires REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE counters(offer_id TEXT NOT NULL, field TEXT NOT NULL, value INTEGER NOT NULL,
+    PRIMARY KEY(offer_id, field)) WITHOUT ROWID;
+"""
+
+
+def configure(conn: sqlite3.Connection) -> None:
+    """WAL lets readers run beside the writer; the busy timeout waits out short locks."""
+    conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+
+
+def ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
+    """Create the schema in an empty file or check its version; call inside a write tx.
+
+    Run under the write lock, so of several processes opening a new file at once
+    exactly one creates the tables and the others then see its version.
+    """
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0:
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if tables:
+            raise StoreError(f"{path} is an SQLite file of something else")
+        for statement in _SCHEMA.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    elif version != SCHEMA_VERSION:
+        raise StoreError(
+            f"{path} has store schema version {version}; "
+            f"this omnioffer reads version {SCHEMA_VERSION}"
+        )

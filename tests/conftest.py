@@ -1,0 +1,25 @@
+"""Session fixtures shared by the integration and service tests: one data set, one version."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from training.simulate.generate import generate
+from training.train import TrainOutcome, train
+
+SIZE = {"customers": 4_000, "days": 150, "seed": 5, "progress": False}
+
+
+@pytest.fixture(scope="session")
+def retail(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("train") / "retail"
+    generate(out, **SIZE)  # type: ignore[arg-type]
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained(retail: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, TrainOutcome]:
+    models = tmp_path_factory.mktemp("models")
+    return models, train(retail / "data", models, progress=False)
