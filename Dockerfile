@@ -19,6 +19,10 @@ COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1
 WORKDIR /home/omnioffer
 USER omnioffer
-# `omnioffer serve` arrives with the online service; until then the image runs the CLI.
+# Mount the model registry at /home/omnioffer/models and point OMNIOFFER_STORE_URL at
+# Redis (or mount a volume for the embedded store); see README "Serving".
+ENV OMNIOFFER_HOST=0.0.0.0 OMNIOFFER_PORT=8000
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=2s CMD python -c "import urllib.request,sys; urllib.request.urlopen('http://127.0.0.1:8000/health/live', timeout=2)" || exit 1
 ENTRYPOINT ["omnioffer"]
-CMD ["--help"]
+CMD ["serve"]

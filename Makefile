@@ -8,13 +8,15 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_DIR ?= demo-data
+# e.g. DEMO_ARGS=--exit-after-decision to stop after the first served decision
+DEMO_ARGS ?=
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 .PHONY: demo test setup lint typecheck unit runtime-check bench clean
 
 demo: setup
-	$(BIN)/omnioffer demo --out $(DEMO_DIR)
+	$(BIN)/omnioffer demo --out $(DEMO_DIR) $(DEMO_ARGS)
 
 test: setup lint typecheck unit runtime-check
 

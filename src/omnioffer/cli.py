@@ -119,7 +119,14 @@ def cmd_activate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from training.demo import run_demo
 
-    return run_demo(args.out, customers=args.customers, seed=args.seed, models=args.models)
+    return run_demo(
+        args.out,
+        customers=args.customers,
+        seed=args.seed,
+        models=args.models,
+        port=args.port,
+        keep_serving=not args.exit_after_decision,
+    )
 
 
 def _add_generate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -181,11 +188,17 @@ def _add_registry(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _add_demo(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("demo", help="generate, validate, resolve and train on a demo data set")
+    p = sub.add_parser("demo", help="generate, train, materialize and serve a demo retailer")
     p.add_argument("--out", type=Path, default=Path("demo-data"), help="default ./demo-data")
     p.add_argument("--customers", type=_positive_int, default=20_000, help="default 20000")
     p.add_argument("--seed", type=int, default=7, help="default 7")
     p.add_argument("--models", type=Path, default=Path("models"), help="registry, default models/")
+    p.add_argument("--port", type=int, default=8000, help="default 8000 (or a free one)")
+    p.add_argument(
+        "--exit-after-decision",
+        action="store_true",
+        help="stop the service after the first decision instead of serving until Ctrl-C",
+    )
     p.set_defaults(handler=cmd_demo)
 
 
@@ -198,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--channels",
         type=_channels,
-        default=_channels(_default_channels()),
+        default=None,
         help="comma-separated channel list (env OMNIOFFER_CHANNELS); default: "
         + ",".join(DEFAULT_CHANNELS),
     )
@@ -219,6 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.channels_flag = args.channels  # None unless given: `serve` lets its settings decide
+    if args.channels is None:
+        args.channels = _channels(_default_channels())
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -33,6 +33,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "store_url": args.store,
         "models_dir": str(args.models) if args.models else None,
         "as_of": args.as_of,
+        "channels": args.channels_flag,
     }
     settings = load_settings(args.config, overrides=overrides)
     run_server(settings)

@@ -29,6 +29,10 @@ async def materialize(
     """Write a version's catalog, customers and identities; returns (version, customers)."""
     loaded = await asyncio.to_thread(load_version, models_dir, version)
     name = loaded.name
+    for info in await store.list_versions():
+        if info.name == name and info.active and info.state == "ready":
+            log.info("%s is already materialized and active", name)
+            return name, info.customers
     await store.begin_version(name)
     await store.put_globals(name, {CATALOG: encode_catalog(build_catalog(loaded))})
     count = 0

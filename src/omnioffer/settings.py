@@ -6,7 +6,7 @@ decision policy to interpret. Unknown keys are an error so typos do not go unnot
 
 Environment variables are `OMNIOFFER_<FIELD>` (e.g. OMNIOFFER_PORT=8080,
 OMNIOFFER_CHANNELS=web,app, OMNIOFFER_STORE_URL= for "embedded store",
-OMNIOFFER_POLICY='{"max_offers": 3}' as a JSON object). OMNIOFFER_CONFIG names the TOML
+OMNIOFFER_POLICY='{"daily_cap": 3}' as a JSON object). OMNIOFFER_CONFIG names the TOML
 file when `load_settings` is not given one. `settings_to_env` writes the same
 variables, which is how the server hands its settings to uvicorn worker processes.
 """

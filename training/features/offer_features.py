@@ -28,6 +28,7 @@ OFFER_FEATURES: tuple[str, ...] = (
     "cf_affinity", "co_qty", "co_days_since", "co_cat_share",
     "cu_log_impressions", "cu_rate", "cu_rate_channel",
     "fa_impr_offer_14d", "fa_impr_all_7d", "fa_dismissed", "fa_days_since_offer",
+    "fa_impr_offer_total",
     "channel_code", "ir_max", "cu_share_web", "cu_share_app", "cu_share_store", "cu_disc_lift",
 )  # fmt: skip
 
@@ -100,6 +101,7 @@ def fatigue(hist: pl.LazyFrame, cutoff: datetime) -> tuple[pl.LazyFrame, pl.Lazy
             pl.col("impr").filter(age <= 14).sum().alias("_impr14"),
             pl.col("resp").filter(age <= 14).sum().alias("_resp14"),
             (pl.col("event_type") == "offer_dismiss").sum().cast(pl.Float64).alias("fa_dismissed"),
+            pl.col("impr").sum().alias("fa_impr_offer_total"),
             age.filter(pl.col("impr") > 0).min().alias("fa_days_since_offer"),
         )
         .with_columns(
@@ -173,6 +175,7 @@ _FILL: dict[str, float] = {
     "of_log_items": 0.0, "of_log_impressions": 0.0, "co_qty": 0.0, "co_days_since": NEVER,
     "co_cat_share": 0.0, "cu_log_impressions": 0.0, "fa_impr_offer_14d": 0.0,
     "fa_impr_all_7d": 0.0, "fa_dismissed": 0.0, "fa_days_since_offer": NEVER,
+    "fa_impr_offer_total": 0.0,
     "cf_affinity": 0.0, "ir_max": -10.0, "of_discount": 0.0, "of_value": 0.0,
 }  # fmt: skip
 

@@ -191,7 +191,8 @@ class HealthController(Controller):
     )
     async def metrics(self, state: State) -> Response[bytes]:
         body, content_type = metrics_of(state).exposition()
-        return Response(body, media_type=content_type)
+        # Litestar appends the charset to text/* itself; don't send it twice
+        return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
 
 
 ROUTE_HANDLERS = (DecisionController, EventController, HealthController)

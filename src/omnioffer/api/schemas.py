@@ -10,8 +10,10 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# Braces are refused in ids (they would break the store's Redis Cluster hash tags), and
+# ':' in names (identifier types and channels are key separators).
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^{}]+$")]
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^{}:\s]+$")]
 Score = float
 
 EventType = Literal[

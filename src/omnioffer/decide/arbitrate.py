@@ -16,6 +16,8 @@ from omnioffer.decide.catalog import OfferRow, VersionModel
 from omnioffer.decide.history import DAY_S, History
 from omnioffer.decide.policy import Policy
 
+FAVOURITE_SHARE = 0.15
+
 
 @dataclass(frozen=True)
 class Ranked:
@@ -33,22 +35,32 @@ class Signals:
     cart: dict[str, str]  # category -> channel where it was put in a cart
     cart_items: dict[str, str]  # item id -> channel
     bought: dict[str, tuple[str, float]]  # item id -> (channel, days ago)
+    viewed: dict[str, tuple[str, float]]  # item id -> (channel, days ago), last cart_days
+    category_share: dict[str, float]  # share of the customer's purchases per category
 
     @classmethod
     def of(cls, h: History, model: VersionModel, policy: Policy, cart: Sequence[str]) -> Signals:
         cats: dict[str, str] = {}
         items: dict[str, str] = {}
         bought: dict[str, tuple[str, float]] = {}
+        viewed: dict[str, tuple[str, float]] = {}
+        bought_cats: dict[str, float] = {}
         since = h.now - policy.cart_days * DAY_S
         for k in range(h.ts.size):
             item, kind, ch = h.item_id[k], str(h.type[k]), str(h.channel[k])
             if item is None:
                 continue
+            age = (h.now - float(h.ts[k])) / DAY_S
             if kind == "add_to_cart" and h.ts[k] >= since:
                 items[item] = ch
+            elif kind == "view" and h.ts[k] >= since:
+                viewed[item] = (ch, age)
             elif kind == "purchase":
                 items.pop(item, None)  # bought since: no longer in the cart
-                bought[item] = (ch, (h.now - float(h.ts[k])) / DAY_S)
+                bought[item] = (ch, age)
+                cat = model.category_of[h.item[k]] if h.item[k] >= 0 else None
+                if cat is not None:
+                    bought_cats[cat] = bought_cats.get(cat, 0.0) + float(h.qty[k])
         for item in cart:
             items.setdefault(item, "current")
         for item, ch in items.items():
@@ -56,7 +68,9 @@ class Signals:
             cat = model.category_of[idx] if idx is not None else None
             if cat is not None:
                 cats.setdefault(cat, ch)
-        return cls(cats, items, bought)
+        total = sum(bought_cats.values()) or 1.0
+        shares = {c: q / total for c, q in bought_cats.items()}
+        return cls(cats, items, bought, viewed, shares)
 
 
 def _days(d: float) -> str:
@@ -70,10 +84,16 @@ def reasons(offer: OfferRow, signals: Signals, propensity: float, basis: str) ->
             ch = signals.cart[cat]
             out.append(f"{cat} is in your cart" if ch == "current" else f"{cat} in your {ch} cart")
             break
-    last = [(signals.bought[i], i) for i in offer.covered_items if i in signals.bought]
-    if last:
-        (ch, days), item = min(last, key=lambda x: x[0][1])
-        out.append(f"bought {item} in {ch} {_days(days)}")
+    for facts, verb in ((signals.bought, "bought"), (signals.viewed, "viewed")):
+        last = [(facts[i], i) for i in offer.covered_items if i in facts]
+        if last:
+            (ch, days), item = min(last, key=lambda x: x[0][1])
+            where = "in store" if ch == "store" else f"on {ch}"
+            out.append(f"{verb} {item} {where} {_days(days)}")
+            break
+    share = max((signals.category_share.get(c, 0.0) for c in offer.covered_categories), default=0)
+    if share >= FAVOURITE_SHARE:
+        out.append(f"{share:.0%} of their purchases are in this category")
     out.append(f"predicted response {propensity:.0%}" if basis == "model" else basis)
     return out
 
@@ -86,10 +106,10 @@ def arbitrate(
     channel: str,
     policy: Policy,
     signals: Signals,
-    k: int,
     basis: str = "model",
 ) -> list[Ranked]:
-    """`basis`: "model", or the reason shown when propensity is a fallback estimate."""
+    """Every offer by priority, best first. `basis`: "model", or the reason shown when
+    propensity is a fallback estimate."""
     ranked = []
     weight = policy.channel_weights.get(channel, 1.0)
     for idx, p in zip(offers, propensity.tolist(), strict=True):
@@ -99,7 +119,7 @@ def arbitrate(
         priority = p * value * policy.levers.get(offer.offer_id, 1.0) * weight * lift
         ranked.append(Ranked(offer, p, value, priority, reasons(offer, signals, p, basis)))
     ranked.sort(key=lambda r: (-r.priority, r.offer.offer_id))
-    return diverse(ranked, policy.max_per_category, k)
+    return ranked
 
 
 def diverse(ranked: Sequence[Ranked], per_category: int, k: int) -> list[Ranked]:

@@ -74,7 +74,8 @@ def related_top(h: History, model: VersionModel, seeds: int, n: int) -> list[int
             continue
         sims = model.cf_unit @ model.cf_unit[row]
         sims[row] = -np.inf
-        out.extend(int(i) for i in model.item_of_cf_row[_top(sims, n)])
+        # at most every other item, as training's similar_items: never the seed itself
+        out.extend(int(i) for i in model.item_of_cf_row[_top(sims, min(n, sims.size - 1))])
     return out
 
 

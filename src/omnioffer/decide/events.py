@@ -70,7 +70,7 @@ def _validate(e: EventIn, at: str, channels: Sequence[str]) -> float:
 
 def _event_id(e: EventIn, ts: float) -> str:
     parts = (ts, e.event_type, e.channel, e.customer_id, e.id_type, e.id_value, e.item_id,
-             e.offer_id, e.quantity, e.session_id)  # fmt: skip
+             e.offer_id, e.quantity, e.revenue, e.session_id)  # fmt: skip
     key = "|".join(str(x) for x in parts)
     return "h:" + hashlib.sha256(key.encode()).hexdigest()[:32]
 

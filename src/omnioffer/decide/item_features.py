@@ -23,16 +23,27 @@ RECENT_DAYS = 14
 def purchase_stats(
     ts: F64, qty: F64, keys: npt.NDArray[np.int64], now: float
 ) -> dict[int, tuple[float, ...]]:
-    """Per key: (qty, distinct days, days since last, interval, due) like training's stats."""
+    """Per key: (qty, distinct days, days since last, interval, due) like training's stats.
+
+    One pass in plain Python: a customer has tens of purchases, where numpy's per-call
+    overhead would dominate."""
+    acc: dict[int, list[float]] = {}  # key -> [qty, first, last]
+    days: dict[int, set[float]] = {}
+    for key, t, q in zip(keys.tolist(), ts.tolist(), qty.tolist(), strict=True):
+        a = acc.get(key)
+        if a is None:
+            acc[key] = [q, t, t]
+            days[key] = {t // DAY_S}
+        else:
+            a[0] += q
+            a[1], a[2] = min(a[1], t), max(a[2], t)
+            days[key].add(t // DAY_S)
     out: dict[int, tuple[float, ...]] = {}
-    for key in np.unique(keys).tolist():
-        m = keys == key
-        t = ts[m]
-        days = float(np.unique(np.floor(t / DAY_S)).size)
-        since = (now - t.max()) / DAY_S
-        interval = (t.max() - t.min()) / DAY_S / (days - 1) if days >= 2 else np.nan
-        due = since / interval if days >= 2 else np.nan
-        out[int(key)] = (float(qty[m].sum()), days, since, interval, due)
+    for key, (q, first, last) in acc.items():
+        n = float(len(days[key]))
+        since = (now - last) / DAY_S
+        interval = (last - first) / DAY_S / (n - 1) if n >= 2 else np.nan
+        out[key] = (q, n, since, interval, since / interval if n >= 2 else np.nan)
     return out
 
 
@@ -60,30 +71,49 @@ def customer_stats(h: History, channels: Sequence[str]) -> dict[str, float]:
     }
 
 
+_CI = ("ci_qty", "ci_n", "ci_days_since", "ci_interval", "ci_due")
+_CC = ("cc_qty", "cc_n", "cc_days_since", "cc_interval", "cc_due")
+_STAT_FILLS = (0.0, 0.0, NEVER, NEVER, -1.0)
+_MISSING = (np.nan,) * 5
+
+
+def _stat_columns(
+    names: Sequence[str], stats: Sequence[tuple[float, ...] | None]
+) -> dict[str, F64]:
+    """Columns from per-candidate stat tuples, "no history" filled like training."""
+    rows = np.array([s if s is not None else _MISSING for s in stats], dtype=np.float64)
+    rows = rows.reshape(len(stats), 5)
+    return {
+        name: _fill(rows[:, j], fill)
+        for j, (name, fill) in enumerate(zip(names, _STAT_FILLS, strict=True))
+    }
+
+
+def _recent_views(h: History) -> dict[int, tuple[float, float, float]]:
+    """Per item: (views, carts, days since seen) in the last RECENT_DAYS."""
+    out: dict[int, tuple[float, float, float]] = {}
+    since = h.now - RECENT_DAYS * DAY_S
+    for k in np.flatnonzero(h.mask("view", "add_to_cart") & (h.ts >= since) & (h.item >= 0)):
+        item, kind, age = int(h.item[k]), str(h.type[k]), (h.now - float(h.ts[k])) / DAY_S
+        v, c, a = out.get(item, (0.0, 0.0, np.inf))
+        out[item] = (v + (kind == "view"), c + (kind == "add_to_cart"), min(a, age))
+    return out
+
+
 def _item_history(h: History, items: npt.NDArray[np.int64], channel: str) -> dict[str, F64]:
     p = h.purchases & (h.item >= 0)
     stats = purchase_stats(h.ts[p], h.qty[p], h.item[p], h.now)
     last_channel = {int(i): str(c) for i, c in zip(h.item[p], h.channel[p], strict=True)}
-    rec = h.mask("view", "add_to_cart") & (h.ts >= h.now - RECENT_DAYS * DAY_S) & (h.item >= 0)
-    names = ("ci_qty", "ci_n", "ci_days_since", "ci_interval", "ci_due")
-    fills = (0.0, 0.0, NEVER, NEVER, -1.0)
-    cols = {n: np.full(items.size, np.nan) for n in (*names, "ci_views_recent",
-            "ci_carts_recent", "ci_days_since_seen", "ci_same_channel")}  # fmt: skip
-    for k, item in enumerate(items.tolist()):
-        for name, v in zip(names, stats.get(item, (np.nan,) * 5), strict=True):
-            cols[name][k] = v
-        if item in last_channel:
-            cols["ci_same_channel"][k] = float(last_channel[item] == channel)
-        m = rec & (h.item == item)
-        if m.any():
-            cols["ci_views_recent"][k] = float((h.type[m] == "view").sum())
-            cols["ci_carts_recent"][k] = float((h.type[m] == "add_to_cart").sum())
-            cols["ci_days_since_seen"][k] = float(h.age_days()[m].min())
-    for name, fill in zip(names, fills, strict=True):
-        cols[name] = _fill(cols[name], fill)
-    for name in ("ci_views_recent", "ci_carts_recent", "ci_same_channel"):
-        cols[name] = _fill(cols[name], 0.0)
-    cols["ci_days_since_seen"] = _fill(cols["ci_days_since_seen"], NEVER)
+    ids = items.tolist()
+    cols = _stat_columns(_CI, [stats.get(i) for i in ids])
+    recent = _recent_views(h)
+    none = (0.0, 0.0, NEVER)
+    seen = np.array([recent.get(i, none) for i in ids], dtype=np.float64).reshape(len(ids), 3)
+    cols["ci_views_recent"], cols["ci_carts_recent"] = seen[:, 0], seen[:, 1]
+    cols["ci_days_since_seen"] = seen[:, 2]
+    cols["ci_same_channel"] = np.array(
+        [float(last_channel.get(i) == channel) for i in ids], dtype=np.float64
+    )
     return cols
 
 
@@ -96,15 +126,12 @@ def _category_history(
     keys = np.array([codes[c] if c is not None else -1 for c in cats], dtype=np.int64)
     stats = purchase_stats(h.ts[p], h.qty[p], keys, h.now)
     total = float(h.qty[p].sum())
-    names = ("cc_qty", "cc_n", "cc_days_since", "cc_interval", "cc_due")
-    fills = (0.0, 0.0, NEVER, NEVER, -1.0)
-    cols = {n: np.zeros(items.size) for n in (*names, "cc_share")}
-    for k, item in enumerate(items.tolist()):
-        cat = model.category_of[item]
-        row = stats.get(codes[cat]) if cat in codes else None
-        for name, v, fill in zip(names, row or (np.nan,) * 5, fills, strict=True):
-            cols[name][k] = fill if np.isnan(v) else v
-        cols["cc_share"][k] = row[0] / total if row else 0.0
+    per_item = [
+        stats.get(codes[cat]) if (cat := model.category_of[i]) in codes else None
+        for i in items.tolist()
+    ]
+    cols = _stat_columns(_CC, per_item)
+    cols["cc_share"] = np.array([s[0] / total if s else 0.0 for s in per_item], dtype=np.float64)
     return cols
 
 

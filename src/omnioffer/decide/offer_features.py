@@ -102,15 +102,20 @@ def _customer_responses(ev: _OfferEvents, channel: str, prior: float) -> dict[st
 
 def _fatigue(ev: _OfferEvents, rows: Sequence[OfferRow]) -> dict[str, F64]:
     """Per offer: impressions in the last 14 days (0 once answered in that window),
-    dismissals ever, days since last shown."""
+    impressions and dismissals ever, days since last shown."""
     out = {"fa_impr_offer_14d": np.zeros(len(rows)), "fa_dismissed": np.zeros(len(rows))}
+    out["fa_impr_offer_total"] = np.zeros(len(rows))
     out["fa_days_since_offer"] = np.full(len(rows), NEVER)
     recent = ev.age_days <= FATIGUE_DAYS
+    seen = set(ev.offer.tolist())  # an offer without events keeps the fills above
     for k, row in enumerate(rows):
+        if row.offer_id not in seen:
+            continue
         mine = ev.offer == row.offer_id
         answered = ev.resp[mine & recent].sum() > 0
         out["fa_impr_offer_14d"][k] = 0.0 if answered else ev.impr[mine & recent].sum()
         out["fa_dismissed"][k] = ev.dismiss[mine].sum()
+        out["fa_impr_offer_total"][k] = ev.impr[mine].sum()
         shown = mine & (ev.impr > 0)
         if shown.any():
             out["fa_days_since_offer"][k] = ev.age_days[shown].min()
@@ -169,7 +174,8 @@ def _depth(discount: float | None) -> float:
 def _discount_lift(ev: _OfferEvents, model: VersionModel, prior: float) -> float:
     """Deep-discount minus shallow-discount response rate, both smoothed to the prior;
     0 without offer events, the same as training's fill."""
-    depth_of = {o.offer_id: _depth(o.discount) for o in model.catalog.offers}
+    seen = set(ev.offer.tolist())  # only the customer's offers are looked up
+    depth_of = {o.offer_id: _depth(o.discount) for o in model.catalog.offers if o.offer_id in seen}
     depth = np.array([depth_of.get(str(o), np.nan) for o in ev.offer], dtype=np.float64)
     deep, shallow = depth == 1.0, depth == 0.0
     return _rate(float(ev.resp[deep].sum()), float(ev.impr[deep].sum()), prior) - _rate(
@@ -197,8 +203,7 @@ def _ir_max(item_scores: Mapping[str, float] | None, rows: Sequence[OfferRow]) -
     out = np.full(len(rows), NO_ITEM_SCORE)
     scores = {i: s for i, s in (item_scores or {}).items() if not math.isnan(s)}
     for k, row in enumerate(rows if scores else ()):
-        items = frozenset(row.covered_items)
-        best = [s for i, s in scores.items() if i in items]
+        best = [scores[i] for i in row.covered_items if i in scores]
         if best:
             out[k] = max(best)
     return out

@@ -1,0 +1,117 @@
+"""The floor for bench_serve.py: a bare Litestar app whose one route does one Redis GET.
+
+    .venv/bin/python benchmarks/floor_app.py --port 8001 --redis redis://127.0.0.1:6390/0 \\
+        --key 'oo:1:m:VERSION:{c:%ID%}:f'
+
+GET /floor/{id} reads the key --key names with %ID% replaced by the id (bench_serve.py
+passes a customer's batch-record key, so the floor reads the same values a decision
+does) and answers {"id": ..., "bytes": <value length or -1>}. Served like `omnioffer
+serve`: uvicorn, app factory, the same number of worker processes, uvloop/httptools
+only when installed, a redis.asyncio client per worker with a bounded pool.
+
+--nodelay applies `patch_uvicorn_nodelay()` (bench_serve.py applies it to `omnioffer
+serve` too, with its --nodelay): with --workers > 1, uvicorn binds the listening
+socket itself with proto 0, so asyncio never sets TCP_NODELAY on accepted sockets and
+every keep-alive request after the first waits ~40 ms for the client's delayed ACK
+(uvicorn issue #3149). The patch gives the listener proto IPPROTO_TCP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import msgspec
+import redis.asyncio as aioredis
+from litestar import Litestar, get
+from litestar.datastructures import State
+
+URL_ENV, KEY_ENV = "FLOOR_REDIS_URL", "FLOOR_KEY"
+
+
+class Floor(msgspec.Struct):
+    id: str
+    bytes: int
+
+
+@get("/floor/{customer_id:str}")
+async def floor(customer_id: str, state: State) -> Floor:
+    value = await state.redis.get(state.key.replace("%ID%", customer_id))
+    return Floor(id=customer_id, bytes=-1 if value is None else len(value))
+
+
+def create_app() -> Litestar:
+    """uvicorn factory: settings from the environment, as `omnioffer serve` workers do."""
+    url, key = os.environ[URL_ENV], os.environ[KEY_ENV]
+
+    @asynccontextmanager
+    async def client(app: Litestar) -> AsyncIterator[None]:
+        # Same pool bound and timeouts as the service's RedisStore.
+        app.state.redis = aioredis.Redis.from_url(
+            url, max_connections=64, socket_timeout=0.25, socket_connect_timeout=0.25
+        )
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+
+    return Litestar(route_handlers=[floor], lifespan=[client], state=State({"key": key}))
+
+
+def patch_uvicorn_nodelay() -> None:
+    """Make uvicorn's own listening socket report IPPROTO_TCP (see the module docstring).
+
+    Only the supervisor binds; workers receive the socket pickled with its proto, and
+    accepted sockets inherit it, so asyncio then sets TCP_NODELAY on each of them.
+    """
+    from uvicorn.config import Config
+
+    original = Config.bind_socket
+
+    def bind_socket(self: Config) -> socket.socket:
+        sock = original(self)
+        if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.proto != 0:
+            return sock
+        tcp = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+        tcp.set_inheritable(True)
+        return tcp
+
+    Config.bind_socket = bind_socket  # type: ignore[method-assign]
+
+
+def main() -> None:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--redis", required=True, help="redis://host:port/db")
+    parser.add_argument("--key", required=True, help="key template with %%ID%%")
+    parser.add_argument("--log-level", default="warning")
+    parser.add_argument("--nodelay", action="store_true", help="patch_uvicorn_nodelay() first")
+    args = parser.parse_args()
+    if args.nodelay:
+        patch_uvicorn_nodelay()
+    os.environ[URL_ENV], os.environ[KEY_ENV] = args.redis, args.key  # workers inherit them
+    have = importlib.util.find_spec
+    uvicorn.run(
+        "floor_app:create_app",
+        factory=True,
+        app_dir=str(Path(__file__).resolve().parent),
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        loop="uvloop" if have("uvloop") else "asyncio",
+        http="httptools" if have("httptools") else "h11",
+    )
+
+
+if __name__ == "__main__":
+    main()

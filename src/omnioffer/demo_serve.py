@@ -1,0 +1,120 @@
+"""The serving half of `omnioffer demo`: materialize into the embedded store, start the
+service, ask it for a real decision over HTTP, and print ready-to-paste curl commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from omnioffer.decide.catalog import decode_catalog
+from omnioffer.decide.runtime import CATALOG
+from omnioffer.materialize import materialize
+from omnioffer.store import open_store
+
+READY_TIMEOUT_S = 90.0
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+            return preferred
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+            return int(s.getsockname()[1])
+
+
+def _load(store_url: str, models: Path) -> tuple[str, float]:
+    async def go() -> tuple[str, float]:
+        store = open_store(store_url)
+        try:
+            name, count = await materialize(store, models)
+            blob = await store.get_global(name, CATALOG)
+            print(f"materialized {name}: {count:,} customers into {store_url}")
+            return name, decode_catalog(blob).cutoff if blob else time.time()
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def _call(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"content-type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return 0, None
+
+
+def _wait_ready(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the service exited with code {server.returncode}")
+        status, _ = _call(f"{base}/health/ready")
+        if status == 200:
+            return
+        time.sleep(0.2)  # waiting for another process to start listening
+    raise SystemExit(f"the service was not ready within {READY_TIMEOUT_S:.0f} s")
+
+
+def _example(base: str) -> dict[str, Any]:
+    """A known customer who gets offers on the app, to show a real decision."""
+    for i in range(1, 200):
+        body = {"customer_id": f"c{i:07d}", "channel": "app", "k": 3}
+        status, answer = _call(f"{base}/v1/decisions", body)
+        if status == 200 and answer["offers"] and answer["fallback"] is None:
+            return body
+    return {"customer_id": "c0000001", "channel": "app", "k": 3}
+
+
+def serve_demo(models: Path, out: Path, *, port: int = 8000, keep_serving: bool = True) -> int:
+    store_url = f"sqlite:///{(out / 'store.sqlite').resolve()}"
+    _, cutoff = _load(store_url, models)
+    as_of = (datetime.fromtimestamp(cutoff, tz=UTC) + timedelta(hours=12)).isoformat()
+    port = _free_port(port)
+    base = f"http://127.0.0.1:{port}"
+    cmd = [sys.executable, "-m", "omnioffer", "serve", "--port", str(port), "--store",
+           store_url, "--models", str(models), "--as-of", as_of]  # fmt: skip
+    print(f"starting the service on {base} (replay clock {as_of}) ...", flush=True)
+    server = subprocess.Popen(cmd, env={**os.environ, "OMNIOFFER_LOG_LEVEL": "warning"})
+    try:
+        _wait_ready(base, server)
+        body = _example(base)
+        status, answer = _call(f"{base}/v1/decisions", body)
+        print(f"\nPOST /v1/decisions {json.dumps(body)} -> {status}")
+        print(json.dumps(answer, indent=2))
+        print("\nTry it yourself:")
+        print(f"  curl -s {base}/v1/decisions -H 'content-type: application/json' \\")
+        print(f"    -d '{json.dumps(body)}'")
+        print(f"  curl -s {base}/v1/recommendations -H 'content-type: application/json' \\")
+        print(f"    -d '{json.dumps({**body, 'channel': 'web', 'k': 5})}'")
+        print(f"  open {base}/schema for the API reference")
+        if status != 200:
+            return 1
+        if keep_serving:
+            print("\nserving until Ctrl-C ...", flush=True)
+            server.wait()
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()

@@ -1,0 +1,19 @@
+"""Fixtures of the decision-path unit tests: the tiny version and a default policy."""
+
+from __future__ import annotations
+
+import pytest
+from decide_world import make_model
+
+from omnioffer.decide.catalog import VersionModel
+from omnioffer.decide.policy import Policy
+
+
+@pytest.fixture
+def model() -> VersionModel:
+    return make_model()
+
+
+@pytest.fixture
+def policy() -> Policy:
+    return Policy()
