@@ -17,8 +17,7 @@ decisions and floor take turns within each setting of each run, so ratios are
 measured in the same run. Fallback answers (200 but not from the model) are counted
 from the service's /metrics. With --profile N, py-spy records N s of one worker
 during an extra saturated run (collapsed stacks in benchmarks/out/) and prints where
-the time goes. --nodelay serves both through floor_app.patch_uvicorn_nodelay() (see
-floor_app.py: uvicorn with several workers leaves TCP_NODELAY off).
+the time goes.
 Everything runs on the same machine: wrk and Redis share its cores with the workers.
 """
 
@@ -62,7 +61,6 @@ OUT = HERE / "out"
 DAY_S = 86_400.0
 DECISIONS = "decisions"
 FLOOR = "floor"
-NODELAY_SERVE = "_omnioffer_nodelay"
 
 
 # --- servers ----------------------------------------------------------------------
@@ -97,22 +95,15 @@ def background(
         stop_group(proc)
 
 
-def serve_cmd(
-    server: RedisServer, models: Path, port: int, workers: int, as_of: str, *, nodelay: bool
-) -> list[str]:
-    """`omnioffer serve`, or the same CLI after floor_app.patch_uvicorn_nodelay()."""
-    launch = [str(Path(__file__).resolve()), NODELAY_SERVE] if nodelay else ["-m", "omnioffer"]
-    return [sys.executable, *launch, "serve", "--workers", str(workers),
+def serve_cmd(server: RedisServer, models: Path, port: int, workers: int, as_of: str) -> list[str]:
+    return [sys.executable, "-m", "omnioffer", "serve", "--workers", str(workers),
             "--host", "127.0.0.1", "--port", str(port), "--store", server.url,
             "--models", str(models), "--as-of", as_of]  # fmt: skip
 
 
-def floor_cmd(
-    server: RedisServer, port: int, workers: int, key: str, *, nodelay: bool
-) -> list[str]:
+def floor_cmd(server: RedisServer, port: int, workers: int, key: str) -> list[str]:
     return [sys.executable, str(HERE / "floor_app.py"), "--port", str(port),
-            "--workers", str(workers), "--redis", server.url, "--key", key,
-            *(["--nodelay"] if nodelay else [])]  # fmt: skip
+            "--workers", str(workers), "--redis", server.url, "--key", key]  # fmt: skip
 
 
 def worker_pids(parent: int) -> list[int]:
@@ -316,11 +307,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile-connections", type=int, default=8)
     parser.add_argument("--py-spy", default=None, help="py-spy binary (default: on PATH/venv)")
     parser.add_argument("--only", choices=(DECISIONS, FLOOR), default=None)
-    parser.add_argument(
-        "--nodelay",
-        action="store_true",
-        help="serve both through floor_app.patch_uvicorn_nodelay() (TCP_NODELAY with workers)",
-    )
     return parser.parse_args()
 
 
@@ -340,11 +326,11 @@ def start_servers(
         base = f"http://127.0.0.1:{port}"
         if target == DECISIONS:
             print(f"serving with --as-of {as_of} on {base}", flush=True)
-            cmd = serve_cmd(server, models, port, args.workers, as_of, nodelay=args.nodelay)
+            cmd = serve_cmd(server, models, port, args.workers, as_of)
             ready = f"{base}/health/ready"
         else:
             key = f"oo:1:m:{current_version(models)}:{{c:%ID%}}:f"
-            cmd = floor_cmd(server, port, args.workers, key, nodelay=args.nodelay)
+            cmd = floor_cmd(server, port, args.workers, key)
             ready = f"{base}/floor/{ids.read_text().split(chr(10), 1)[0]}"
         procs[target] = stack.enter_context(background(cmd, env))
         bases[target] = base
@@ -396,16 +382,5 @@ def main() -> None:
                 summarize_profile(raw)
 
 
-def _serve_nodelay(argv: list[str]) -> int:
-    """`omnioffer ARGV...` with uvicorn's listener patched to get TCP_NODELAY."""
-    from floor_app import patch_uvicorn_nodelay
-    from omnioffer.cli import main as omnioffer_main
-
-    patch_uvicorn_nodelay()
-    return omnioffer_main(argv)
-
-
 if __name__ == "__main__":
-    if sys.argv[1:2] == [NODELAY_SERVE]:
-        sys.exit(_serve_nodelay(sys.argv[2:]))
     main()

@@ -9,11 +9,8 @@ does) and answers {"id": ..., "bytes": <value length or -1>}. Served like `omnio
 serve`: uvicorn, app factory, the same number of worker processes, uvloop/httptools
 only when installed, a redis.asyncio client per worker with a bounded pool.
 
---nodelay applies `patch_uvicorn_nodelay()` (bench_serve.py applies it to `omnioffer
-serve` too, with its --nodelay): with --workers > 1, uvicorn binds the listening
-socket itself with proto 0, so asyncio never sets TCP_NODELAY on accepted sockets and
-every keep-alive request after the first waits ~40 ms for the client's delayed ACK
-(uvicorn issue #3149). The patch gives the listener proto IPPROTO_TCP.
+Like `omnioffer serve`, it applies `omnioffer.api.nodelay.patch_uvicorn_nodelay()`
+first (uvicorn with several workers leaves TCP_NODELAY off: uvicorn issue #3149).
 """
 
 from __future__ import annotations
@@ -21,7 +18,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,6 +26,8 @@ import msgspec
 import redis.asyncio as aioredis
 from litestar import Litestar, get
 from litestar.datastructures import State
+
+from omnioffer.api.nodelay import patch_uvicorn_nodelay
 
 URL_ENV, KEY_ENV = "FLOOR_REDIS_URL", "FLOOR_KEY"
 
@@ -63,27 +61,6 @@ def create_app() -> Litestar:
     return Litestar(route_handlers=[floor], lifespan=[client], state=State({"key": key}))
 
 
-def patch_uvicorn_nodelay() -> None:
-    """Make uvicorn's own listening socket report IPPROTO_TCP (see the module docstring).
-
-    Only the supervisor binds; workers receive the socket pickled with its proto, and
-    accepted sockets inherit it, so asyncio then sets TCP_NODELAY on each of them.
-    """
-    from uvicorn.config import Config
-
-    original = Config.bind_socket
-
-    def bind_socket(self: Config) -> socket.socket:
-        sock = original(self)
-        if sock.family not in (socket.AF_INET, socket.AF_INET6) or sock.proto != 0:
-            return sock
-        tcp = socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
-        tcp.set_inheritable(True)
-        return tcp
-
-    Config.bind_socket = bind_socket  # type: ignore[method-assign]
-
-
 def main() -> None:
     import uvicorn
 
@@ -94,10 +71,8 @@ def main() -> None:
     parser.add_argument("--redis", required=True, help="redis://host:port/db")
     parser.add_argument("--key", required=True, help="key template with %%ID%%")
     parser.add_argument("--log-level", default="warning")
-    parser.add_argument("--nodelay", action="store_true", help="patch_uvicorn_nodelay() first")
     args = parser.parse_args()
-    if args.nodelay:
-        patch_uvicorn_nodelay()
+    patch_uvicorn_nodelay()
     os.environ[URL_ENV], os.environ[KEY_ENV] = args.redis, args.key  # workers inherit them
     have = importlib.util.find_spec
     uvicorn.run(

@@ -2,48 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
+from served_version import AS_OF_DAYS, iso, load_into, service_settings
 
 from omnioffer.api.app import create_app
-from omnioffer.decide.catalog import decode_catalog
-from omnioffer.decide.runtime import CATALOG
-from omnioffer.materialize import materialize
-from omnioffer.settings import Settings, load_settings
-from omnioffer.store import open_store
 from training.train import TrainOutcome
-
-AS_OF_DAYS = 1  # serve one day after the last event of the history
-
-
-def service_settings(store_url: str, models: Path, **extra: object) -> Settings:
-    return load_settings(None, env={}, overrides={"store_url": store_url,
-                                                  "models_dir": str(models), **extra})  # fmt: skip
-
-
-def load_into(store_url: str, models: Path, version: str | None = None) -> float:
-    """Materialise a version; returns its serving cutoff (epoch seconds)."""
-
-    async def go() -> float:
-        store = open_store(store_url)
-        try:
-            name, _ = await materialize(store, models, version)
-            blob = await store.get_global(name, CATALOG)
-            assert blob is not None
-            return decode_catalog(blob).cutoff
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
-
-
-def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat()
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from helpers import customer_with_offers, rank_of
 from litestar.testing import TestClient
+from served_version import AS_OF_DAYS, iso, load_into, service_settings
 
-from conftest import AS_OF_DAYS, iso, load_into, service_settings
 from omnioffer.api.app import create_app
 from redis_server import RedisServer, require_redis_server
 

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from served_version import AS_OF_DAYS, iso
 
-from conftest import AS_OF_DAYS, iso
 from omnioffer.decide.catalog import decode_catalog
 from omnioffer.decide.runtime import CATALOG
 from omnioffer.materialize import materialize

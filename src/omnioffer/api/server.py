@@ -4,7 +4,8 @@ Workers are separate processes that build their own app through the
 `app_from_env` factory, so settings travel to them as OMNIOFFER_* environment
 variables. With several workers, Prometheus values live in a fresh temporary
 PROMETHEUS_MULTIPROC_DIR (stale files from an earlier run would corrupt counters),
-removed when the server exits.
+removed when the server exits. The listener is patched to give every connection
+TCP_NODELAY (see `nodelay`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
 from omnioffer.api.metrics import MULTIPROC_ENV
+from omnioffer.api.nodelay import patch_uvicorn_nodelay
 from omnioffer.settings import Settings, settings_to_env
 
 APP_FACTORY = "omnioffer.api.app:app_from_env"
@@ -58,6 +60,7 @@ def run_server(settings: Settings) -> None:
     """Serve until interrupted (blocking); uvloop/httptools are used when installed."""
     import uvicorn
 
+    patch_uvicorn_nodelay()
     with _worker_environment(settings):
         uvicorn.run(
             APP_FACTORY,

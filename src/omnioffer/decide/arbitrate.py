@@ -2,12 +2,13 @@
 
 priority = propensity x value x lever x channel weight, times the cart lift when
 the offer covers a category the customer has in a cart right now (on any channel).
+Reasons are written last (`explain`), only for the offers actually served.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -25,7 +26,7 @@ class Ranked:
     propensity: float
     value: float
     priority: float
-    reasons: list[str]
+    reasons: list[str]  # notes of later stages until `explain` puts the reasons first
 
 
 @dataclass(frozen=True)
@@ -106,20 +107,32 @@ def arbitrate(
     channel: str,
     policy: Policy,
     signals: Signals,
-    basis: str = "model",
 ) -> list[Ranked]:
-    """Every offer by priority, best first. `basis`: "model", or the reason shown when
-    propensity is a fallback estimate."""
+    """Every offer by priority, best first, without reasons yet (see `explain`)."""
     ranked = []
     weight = policy.channel_weights.get(channel, 1.0)
+    in_cart = signals.cart.keys()
     for idx, p in zip(offers, propensity.tolist(), strict=True):
         offer = model.catalog.offers[idx]
         value = offer.value if offer.value is not None else policy.default_value
-        lift = policy.cart_lift if set(offer.covered_categories) & set(signals.cart) else 1.0
+        lift = (
+            policy.cart_lift
+            if in_cart and not in_cart.isdisjoint(offer.covered_categories)
+            else 1.0
+        )
         priority = p * value * policy.levers.get(offer.offer_id, 1.0) * weight * lift
-        ranked.append(Ranked(offer, p, value, priority, reasons(offer, signals, p, basis)))
+        ranked.append(Ranked(offer, p, value, priority, []))
     ranked.sort(key=lambda r: (-r.priority, r.offer.offer_id))
     return ranked
+
+
+def explain(ranked: Sequence[Ranked], signals: Signals, basis: str = "model") -> list[Ranked]:
+    """Reasons first, then any note a later stage added. `basis`: "model", or the reason
+    shown when propensity is a fallback estimate."""
+    return [
+        replace(r, reasons=[*reasons(r.offer, signals, r.propensity, basis), *r.reasons])
+        for r in ranked
+    ]
 
 
 def diverse(ranked: Sequence[Ranked], per_category: int, k: int) -> list[Ranked]:

@@ -82,27 +82,26 @@ def related_top(h: History, model: VersionModel, seeds: int, n: int) -> list[int
 def generate(
     h: History, model: VersionModel, user: npt.NDArray[np.float32] | None, channel: str
 ) -> Candidates:
-    cfg, index = model.catalog.candidates, model.item_index
+    cfg = model.catalog.candidates
     als = als_top(model, user, cfg["n_als"])
     lists = {
         "als": als,
         "history": history_top(h, model, cfg["n_history"]),
         "recent": recent_top(h, cfg["n_recent"], cfg["recent_days"]),
         "related": related_top(h, model, cfg["related_seeds"], cfg["n_related"]),
-        "popular": [index[i] for i in model.catalog.popular if i in index],
-        "popular_channel": [
-            index[i] for i in model.catalog.popular_channel.get(channel, []) if i in index
-        ],
+        "popular": model.popular,
+        "popular_channel": model.popular_channel.get(channel, []),
     }
-    items = np.array(sorted({i for ids in lists.values() for i in ids if i >= 0}), dtype=np.int64)
-    pos = {int(item): k for k, item in enumerate(items.tolist())}
+    arrays = {name: np.asarray(ids, dtype=np.int64) for name, ids in lists.items()}
+    items = np.unique(np.concatenate(list(arrays.values())))
+    items = items[items >= 0]
     sources = {}
-    for name, ids in lists.items():
+    for name, ids in arrays.items():
         flags = np.zeros(items.size, dtype=np.bool_)
-        flags[[pos[i] for i in ids if i >= 0]] = True
+        flags[np.searchsorted(items, ids[ids >= 0])] = True
         sources[name] = flags
     rank = np.full(items.size, np.nan)
-    for r, item in enumerate(als, start=1):
-        if item >= 0:
-            rank[pos[item]] = r
+    als_ids = arrays["als"]
+    known = als_ids >= 0
+    rank[np.searchsorted(items, als_ids[known])] = np.flatnonzero(known) + 1.0
     return Candidates(items, sources, rank)

@@ -12,6 +12,8 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from omnioffer.decide.offer_table import OfferTable
+
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -86,6 +88,12 @@ class VersionModel:
     cf_row_of_item: I64  # item index -> cf row, -1 when the CF model does not know it
     item_of_cf_row: I64
     offer_vectors: F32  # rows aligned with catalog.offer_vocab
+    offer_table: OfferTable  # arrays aligned with catalog.offers
+    category_code: I64  # item index -> position of its category in sorted order, -1 none
+    price_raw: F64  # item index -> it_price, NaN when unknown
+    channel_pop: dict[str, tuple[F64, F64]]  # channel -> (pop, share) by item index, 0 fills
+    popular: list[int]  # catalog.popular as item indices (items the version lacks dropped)
+    popular_channel: dict[str, list[int]]  # the same per channel
     offer_index: dict[str, int] = field(default_factory=dict)
     channel_code: dict[str, int] = field(default_factory=dict)
 
@@ -108,6 +116,8 @@ class VersionModel:
             for name in ITEM_STATS
         }
         vectors = np.frombuffer(catalog.offer_vectors, dtype=np.float32).reshape(-1, f)
+        codes = {c: k for k, c in enumerate(sorted({c for c in catalog.category if c is not None}))}
+        prices = catalog.item_stats["it_price"]
         return cls(
             catalog=catalog,
             item_index=index,
@@ -118,6 +128,27 @@ class VersionModel:
             cf_row_of_item=cf_of_item,
             item_of_cf_row=item_of_cf,
             offer_vectors=vectors,
+            offer_table=OfferTable.of(catalog.offers, catalog.prior, index),
+            category_code=np.array(
+                [-1 if c is None else codes[c] for c in catalog.category], dtype=np.int64
+            ),
+            price_raw=np.array([np.nan if p is None else p for p in prices], dtype=np.float64),
+            popular=[index[i] for i in catalog.popular if i in index],
+            popular_channel={
+                ch: [index[i] for i in items if i in index]
+                for ch, items in catalog.popular_channel.items()
+            },
+            channel_pop={
+                ch: _channel_columns(pop, catalog.item_ids)
+                for ch, pop in catalog.channel_pop.items()
+            },
             offer_index={o: i for i, o in enumerate(catalog.offer_vocab)},
             channel_code={c: i for i, c in enumerate(catalog.channels)},
         )
+
+
+def _channel_columns(pop: dict[str, tuple[float, float]], item_ids: list[str]) -> tuple[F64, F64]:
+    """(popularity, share) of every item on one channel, 0 for items not sold there."""
+    rows = np.array([pop.get(i, (0.0, 0.0)) for i in item_ids], dtype=np.float64)
+    rows = rows.reshape(len(item_ids), 2)
+    return rows[:, 0].copy(), rows[:, 1].copy()

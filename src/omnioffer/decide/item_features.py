@@ -6,7 +6,7 @@ the two on the same history); fills for "no history" are the same constants.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -74,15 +74,25 @@ def customer_stats(h: History, channels: Sequence[str]) -> dict[str, float]:
 _CI = ("ci_qty", "ci_n", "ci_days_since", "ci_interval", "ci_due")
 _CC = ("cc_qty", "cc_n", "cc_days_since", "cc_interval", "cc_due")
 _STAT_FILLS = (0.0, 0.0, NEVER, NEVER, -1.0)
-_MISSING = (np.nan,) * 5
 
 
-def _stat_columns(
-    names: Sequence[str], stats: Sequence[tuple[float, ...] | None]
-) -> dict[str, F64]:
-    """Columns from per-candidate stat tuples, "no history" filled like training."""
-    rows = np.array([s if s is not None else _MISSING for s in stats], dtype=np.float64)
-    rows = rows.reshape(len(stats), 5)
+def _lookup(table: Mapping[int, tuple[float, ...]], keys: npt.NDArray[np.int64], width: int) -> F64:
+    """Rows of `table` for each key (NaN rows for keys it lacks), without a Python loop
+    over the keys: a customer's table has tens of entries, the keys are ~150 candidates."""
+    out = np.full((keys.size, width), np.nan)
+    if table and keys.size:
+        known = np.fromiter(table, dtype=np.int64, count=len(table))
+        order = np.argsort(known)
+        known = known[order]
+        rows = np.array(list(table.values()), dtype=np.float64).reshape(len(table), width)[order]
+        at = np.minimum(np.searchsorted(known, keys), known.size - 1)
+        hit = known[at] == keys
+        out[hit] = rows[at[hit]]
+    return out
+
+
+def _stat_columns(names: Sequence[str], rows: F64) -> dict[str, F64]:
+    """Columns from per-candidate stat rows, "no history" (NaN) filled like training."""
     return {
         name: _fill(rows[:, j], fill)
         for j, (name, fill) in enumerate(zip(names, _STAT_FILLS, strict=True))
@@ -103,16 +113,15 @@ def _recent_views(h: History) -> dict[int, tuple[float, float, float]]:
 def _item_history(h: History, items: npt.NDArray[np.int64], channel: str) -> dict[str, F64]:
     p = h.purchases & (h.item >= 0)
     stats = purchase_stats(h.ts[p], h.qty[p], h.item[p], h.now)
-    last_channel = {int(i): str(c) for i, c in zip(h.item[p], h.channel[p], strict=True)}
-    ids = items.tolist()
-    cols = _stat_columns(_CI, [stats.get(i) for i in ids])
-    recent = _recent_views(h)
-    none = (0.0, 0.0, NEVER)
-    seen = np.array([recent.get(i, none) for i in ids], dtype=np.float64).reshape(len(ids), 3)
-    cols["ci_views_recent"], cols["ci_carts_recent"] = seen[:, 0], seen[:, 1]
-    cols["ci_days_since_seen"] = seen[:, 2]
-    cols["ci_same_channel"] = np.array(
-        [float(last_channel.get(i) == channel) for i in ids], dtype=np.float64
+    cols = _stat_columns(_CI, _lookup(stats, items, 5))
+    seen = _lookup(_recent_views(h), items, 3)
+    cols["ci_views_recent"] = _fill(seen[:, 0], 0.0)
+    cols["ci_carts_recent"] = _fill(seen[:, 1], 0.0)
+    cols["ci_days_since_seen"] = _fill(seen[:, 2], NEVER)
+    # the channel of the item's last purchase (history is in time order: later wins)
+    last = {int(i): float(c == channel) for i, c in zip(h.item[p], h.channel[p], strict=True)}
+    cols["ci_same_channel"] = _fill(
+        _lookup({i: (v,) for i, v in last.items()}, items, 1)[:, 0], 0.0
     )
     return cols
 
@@ -121,17 +130,14 @@ def _category_history(
     h: History, model: VersionModel, items: npt.NDArray[np.int64]
 ) -> dict[str, F64]:
     p = np.flatnonzero(h.purchases)
-    cats = [model.category_of[h.item[i]] if h.item[i] >= 0 else None for i in p.tolist()]
-    codes = {c: k for k, c in enumerate(sorted({c for c in cats if c is not None}))}
-    keys = np.array([codes[c] if c is not None else -1 for c in cats], dtype=np.int64)
+    known = h.item[p]
+    keys = np.where(known >= 0, model.category_code[np.maximum(known, 0)], -1)
     stats = purchase_stats(h.ts[p], h.qty[p], keys, h.now)
+    stats.pop(-1, None)  # purchases without a category match no candidate
     total = float(h.qty[p].sum())
-    per_item = [
-        stats.get(codes[cat]) if (cat := model.category_of[i]) in codes else None
-        for i in items.tolist()
-    ]
-    cols = _stat_columns(_CC, per_item)
-    cols["cc_share"] = np.array([s[0] / total if s else 0.0 for s in per_item], dtype=np.float64)
+    rows = _lookup(stats, model.category_code[items], 5)
+    cols = _stat_columns(_CC, rows)
+    cols["cc_share"] = _fill(rows[:, 0] / total, 0.0) if total else np.zeros(items.size)
     return cols
 
 
@@ -158,18 +164,15 @@ def item_features(
     cols |= _category_history(h, model, items)
     for name in ITEM_STATS:
         cols[name] = model.stats[name][items]
-    pop = model.catalog.channel_pop.get(channel, {})
-    ids = model.catalog.item_ids
-    cols["ch_pop"] = np.array([pop.get(ids[i], (0.0, 0.0))[0] for i in items.tolist()])
-    cols["ch_share"] = np.array([pop.get(ids[i], (0.0, 0.0))[1] for i in items.tolist()])
+    pop = model.channel_pop.get(channel)
+    cols["ch_pop"] = pop[0][items] if pop else np.zeros(items.size)
+    cols["ch_share"] = pop[1][items] if pop else np.zeros(items.size)
     cu = customer_stats(h, chans)
     for name, value in cu.items():
         if name != "cu_mean_price":
             cols[name] = np.full(items.size, value)
-    prices = model.catalog.item_stats["it_price"]
-    raw_price = np.array([np.nan if prices[i] is None else prices[i] for i in items.tolist()])
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = raw_price / cu["cu_mean_price"]
+        ratio = model.price_raw[items] / cu["cu_mean_price"]
     cols["price_ratio"] = _fill(ratio, 1.0)
     cols["channel_code"] = np.full(items.size, float(model.channel_code.get(channel, -1)))
     return cols

@@ -9,7 +9,6 @@ customer is computed from their History.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,10 +19,10 @@ from omnioffer.decide.catalog import OfferRow, VersionModel
 from omnioffer.decide.history import DAY_S, RESPONSES, History
 
 F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 PRIOR_WEIGHT = 20.0  # impressions' worth of the global rate in smoothed rates
 NEVER = 9_999.0
 NO_ITEM_SCORE = -10.0
-DEEP_DISCOUNT = 0.2
 FATIGUE_DAYS = 14.0
 RECENT_IMPRESSION_DAYS = 7
 SHOP_CHANNELS = ("web", "app", "store")
@@ -32,11 +31,6 @@ _US = 1_000_000.0
 
 def _rate(resp: float, impr: float, prior: float) -> float:
     return (resp + PRIOR_WEIGHT * prior) / (impr + PRIOR_WEIGHT)
-
-
-def _num(value: float | None, fill: float) -> float:
-    """Training fills nulls and NaNs alike (fill_nan(None).fill_null(fill))."""
-    return fill if value is None or math.isnan(value) else float(value)
 
 
 @dataclass(frozen=True)
@@ -75,18 +69,12 @@ def _ages(h: History) -> tuple[F64, F64]:
     return age_us, np.floor(age_us / _US) / DAY_S
 
 
-def _offer_table(model: VersionModel, rows: Sequence[OfferRow], channel: str) -> dict[str, F64]:
+def _offer_table(model: VersionModel, offers: I64, channel: str) -> dict[str, F64]:
     """Batch statistics of each offer; an offer nobody has answered yet gets the prior."""
-    prior = model.catalog.prior
-    values = {
-        "of_discount": [_num(r.discount, 0.0) for r in rows],
-        "of_value": [_num(r.value, 0.0) for r in rows],
-        "of_log_items": [_num(r.of_log_items, 0.0) for r in rows],
-        "of_log_impressions": [_num(r.of_log_impressions, 0.0) for r in rows],
-        "of_rate": [_num(r.of_rate, prior) for r in rows],
-        "of_rate_channel": [_num(r.rate_channel.get(channel), prior) for r in rows],
-    }
-    return {name: np.array(v, dtype=np.float64) for name, v in values.items()}
+    table = model.offer_table
+    cols = {name: values[offers] for name, values in table.stats.items()}
+    cols["of_rate_channel"] = table.rate_on(channel, model.catalog.prior)[offers]
+    return cols
 
 
 def _customer_responses(ev: _OfferEvents, channel: str, prior: float) -> dict[str, float]:
@@ -123,21 +111,32 @@ def _fatigue(ev: _OfferEvents, rows: Sequence[OfferRow]) -> dict[str, F64]:
 
 
 def _covered_purchases(
-    h: History, age_days: F64, model: VersionModel, rows: Sequence[OfferRow]
+    h: History, age_days: F64, model: VersionModel, offers: I64
 ) -> dict[str, F64]:
-    """Per offer: quantity the customer bought of its covered items, days since the last."""
-    qty, since = np.zeros(len(rows)), np.full(len(rows), np.nan)
-    bought: dict[str, list[int]] = {}
+    """Per offer: quantity the customer bought of its covered items, days since the last.
+
+    Visits the customer's purchased items and the offers covering them (an item listed
+    twice by an offer counts twice, as in training's join)."""
+    n = len(model.catalog.offers)
+    qty, since = np.zeros(n), np.full(n, np.inf)
+    covering = model.offer_table.covering
     for i in np.flatnonzero(h.purchases).tolist():
         item = h.item_id[i]
-        if item is not None:
-            bought.setdefault(item, []).append(i)
-    for k, row in enumerate(rows):
-        hits = [i for item in row.covered_items for i in bought.get(item, ())]
-        if hits:
-            qty[k] = float(h.qty[hits].sum())
-            since[k] = float(age_days[hits].min())
-    return {"co_qty": qty, "co_days_since": np.where(np.isnan(since), NEVER, since)}
+        for k in covering.get(item, ()) if item is not None else ():
+            qty[k] += h.qty[i]
+            since[k] = min(since[k], age_days[i])
+    since = since[offers]
+    return {"co_qty": qty[offers], "co_days_since": np.where(np.isinf(since), NEVER, since)}
+
+
+def _category_share(model: VersionModel, shares: Mapping[str, float], offers: I64) -> F64:
+    """Per offer: the largest share among its covered categories (0 without any)."""
+    best = np.zeros(len(model.catalog.offers))
+    in_category = model.offer_table.in_category
+    for cat, share in shares.items():
+        ks = in_category.get(cat, ())
+        best[list(ks)] = np.maximum(best[list(ks)], share)
+    return best[offers]
 
 
 def _category_shares(h: History, model: VersionModel) -> dict[str, float]:
@@ -162,21 +161,12 @@ def _channel_mix(h: History) -> dict[str, float]:
             for c in SHOP_CHANNELS}  # fmt: skip
 
 
-def _depth(discount: float | None) -> float:
-    """1 deep, 0 shallow, NaN neither. Training's polars filters drop a null discount (and
-    an offer missing from the offers table) from both groups, and polars orders NaN
-    above every number, so a NaN discount counts as deep."""
-    if discount is None:
-        return np.nan
-    return 1.0 if math.isnan(discount) or discount >= DEEP_DISCOUNT else 0.0
-
-
 def _discount_lift(ev: _OfferEvents, model: VersionModel, prior: float) -> float:
     """Deep-discount minus shallow-discount response rate, both smoothed to the prior;
     0 without offer events, the same as training's fill."""
-    seen = set(ev.offer.tolist())  # only the customer's offers are looked up
-    depth_of = {o.offer_id: _depth(o.discount) for o in model.catalog.offers if o.offer_id in seen}
-    depth = np.array([depth_of.get(str(o), np.nan) for o in ev.offer], dtype=np.float64)
+    table = model.offer_table
+    at = np.array([table.position.get(o, -1) for o in ev.offer.tolist()], dtype=np.int64)
+    depth = np.where(at >= 0, table.depth[at], np.nan)  # unknown offers are in neither group
     deep, shallow = depth == 1.0, depth == 0.0
     return _rate(float(ev.resp[deep].sum()), float(ev.impr[deep].sum()), prior) - _rate(
         float(ev.resp[shallow].sum()), float(ev.impr[shallow].sum()), prior
@@ -197,16 +187,21 @@ def _affinity(
     return out
 
 
-def _ir_max(item_scores: Mapping[str, float] | None, rows: Sequence[OfferRow]) -> F64:
+def _ir_max(model: VersionModel, item_scores: Mapping[str, float] | None, offers: I64) -> F64:
     """Best item-ranker score among the offer's items; NaN scores are skipped as polars'
     max skips them, and an offer with no scored item gets training's fill."""
-    out = np.full(len(rows), NO_ITEM_SCORE)
-    scores = {i: s for i, s in (item_scores or {}).items() if not math.isnan(s)}
-    for k, row in enumerate(rows if scores else ()):
-        best = [scores[i] for i in row.covered_items if i in scores]
-        if best:
-            out[k] = max(best)
-    return out
+    by_item = np.full(len(model.catalog.item_ids) + 1, -np.inf)  # last: items not known
+    if item_scores:
+        last = by_item.size - 1
+        at = np.array([model.item_index.get(i, last) for i in item_scores], dtype=np.int64)
+        scores = np.fromiter(item_scores.values(), dtype=np.float64, count=at.size)
+        by_item[at] = np.where(np.isnan(scores), -np.inf, scores)
+        by_item[last] = -np.inf
+    table = model.offer_table
+    best = np.full(len(model.catalog.offers), -np.inf)
+    np.maximum.at(best, table.pair_offer, by_item[table.pair_item])
+    out = best[offers]
+    return np.where(np.isneginf(out), NO_ITEM_SCORE, out)
 
 
 def offer_features(  # noqa: PLR0917 (the positional signature callers use)
@@ -219,6 +214,7 @@ def offer_features(  # noqa: PLR0917 (the positional signature callers use)
 ) -> dict[str, F64]:
     """Every offer-ranker feature by name, one value per offer (indices into catalog.offers)."""
     rows = [model.catalog.offers[o] for o in offers]
+    at = np.asarray(offers, dtype=np.int64)
     age_us, age_days = _ages(h)
     ev = _OfferEvents.of(h, age_us, age_days)
     prior = model.catalog.prior
@@ -232,12 +228,10 @@ def offer_features(  # noqa: PLR0917 (the positional signature callers use)
         "channel_code": float(model.channel_code.get(channel, -1)),
     }
     cols = {name: np.full(len(rows), value) for name, value in scalars.items()}
-    cols |= _offer_table(model, rows, channel)
+    cols |= _offer_table(model, at, channel)
     cols |= _fatigue(ev, rows)
-    cols |= _covered_purchases(h, age_days, model, rows)
-    cols["co_cat_share"] = np.array(
-        [max((shares.get(c, 0.0) for c in r.covered_categories), default=0.0) for r in rows]
-    )
+    cols |= _covered_purchases(h, age_days, model, at)
+    cols["co_cat_share"] = _category_share(model, shares, at)
     cols["cf_affinity"] = _affinity(model, user, rows)
-    cols["ir_max"] = _ir_max(item_scores, rows)
+    cols["ir_max"] = _ir_max(model, item_scores, at)
     return cols

@@ -35,7 +35,8 @@ def _matrix(cols: Mapping[str, npt.NDArray[np.float64]], scorer: OnnxScorer) -> 
     missing = [n for n in scorer.feature_names if n not in cols]
     if missing:
         raise KeyError(f"the online features lack {missing}: service and model disagree")
-    return np.column_stack([cols[n] for n in scorer.feature_names]).astype(np.float32)
+    # one (features x rows) block, transposed into the row-major input ONNX wants
+    return np.ascontiguousarray(np.array([cols[n] for n in scorer.feature_names], np.float32).T)
 
 
 def score_items(model: ActiveModel, h: History, user: F32 | None, channel: str) -> ItemScores:

@@ -46,6 +46,10 @@ class Contacts:
     impressions_24h: int
     bought_at: dict[str, float]  # item id -> last purchase time
 
+    def offer_ids(self) -> set[str]:
+        """Every offer these contacts mention."""
+        return set(self.impressions) | self.redeemed | set(self.last_dismiss)
+
     @classmethod
     def of(cls, h: History) -> Contacts:
         impressions: dict[str, list[float]] = {}
@@ -88,13 +92,24 @@ def allowed(offer: OfferRow, contacts: Contacts, now: float, policy: Policy) -> 
 def candidate_offers(
     model: VersionModel, h: History, channel: str, who: Customer, policy: Policy
 ) -> tuple[list[int], Contacts]:
-    """Indices of offers that pass eligibility and the contact policy."""
+    """Indices of offers that pass eligibility and the contact policy, ascending.
+
+    The same decision as `eligible` and `allowed` for every offer, computed with the
+    version's OfferTable: array masks for the offer's own rules, and `allowed` only
+    for the offers the customer's contacts or recent purchases touch (for any other
+    offer every contact rule passes, since its counts are zero)."""
     contacts = Contacts.of(h)
-    if contacts.impressions_24h >= policy.daily_cap:
+    no_consent = channel in policy.consent_channels and not who.consent.get(channel, False)
+    if contacts.impressions_24h >= policy.daily_cap or no_consent:
         return [], contacts
-    out = [
-        k
-        for k, offer in enumerate(model.catalog.offers)
-        if eligible(offer, channel, h.now, who, policy) and allowed(offer, contacts, h.now, policy)
-    ]
-    return out, contacts
+    if policy.max_impressions_per_offer == 0:  # zero shown already reaches the cap
+        return [], contacts
+    index = model.offer_table
+    ok = index.eligible(channel, h.now, who.segment)
+    recent = h.now - policy.suppress_bought_days * DAY_S
+    bought = {item for item, t in contacts.bought_at.items() if t >= recent}
+    offers = model.catalog.offers
+    for k in index.touched(contacts.offer_ids(), bought):
+        if ok[k] and not allowed(offers[k], contacts, h.now, policy):
+            ok[k] = False
+    return np.flatnonzero(ok).tolist(), contacts

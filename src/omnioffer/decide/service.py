@@ -1,7 +1,7 @@
 """The decision service: the named stages of the decision path, wired to the store.
 
 resolve identity -> fetch (one round trip) -> eligibility + contact policy ->
-propensity (ONNX) -> arbitration -> diversity -> top k with reasons. Any store
+propensity (ONNX) -> arbitration -> stickiness -> diversity -> top k -> reasons. Any store
 failure on the read path degrades to the popularity fallback; writes (events,
 feedback) are refused with StoreUnavailable (503) rather than dropped.
 """
@@ -35,7 +35,7 @@ from omnioffer.api.schemas import (
     Who,
 )
 from omnioffer.decide import fallback
-from omnioffer.decide.arbitrate import Signals, arbitrate, diverse
+from omnioffer.decide.arbitrate import Signals, arbitrate, diverse, explain
 from omnioffer.decide.conversation import Served, decode_served, events_marker, keep_top
 from omnioffer.decide.events import anonymous_id, check_who, to_stored
 from omnioffer.decide.history import History
@@ -138,9 +138,10 @@ class DecisionService:
         cart = request.context.cart if request.context else []
         signals = Signals.of(h, model.data, self.policy, cart)
         ranked = arbitrate(offers, propensity, model.data, channel=channel, policy=self.policy,
-                           signals=signals, basis=basis)  # fmt: skip
+                           signals=signals)  # fmt: skip
         ranked = keep_top(ranked, ctx.last, ctx.marker, h.now, self.policy)
         ranked = diverse(ranked, self.policy.max_per_category, request.k)
+        ranked = explain(ranked, signals, basis)
         decision_id = uuid.uuid4().hex
         out = [
             OfferOut(offer_id=r.offer.offer_id, title=r.offer.title, rank=n,

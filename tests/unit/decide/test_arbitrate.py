@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from decide_world import ev, history, make_model, offer
 
-from omnioffer.decide.arbitrate import Ranked, Signals, arbitrate, diverse, reasons
+from omnioffer.decide.arbitrate import Ranked, Signals, arbitrate, diverse, explain, reasons
 from omnioffer.decide.catalog import OfferRow, VersionModel
 from omnioffer.decide.policy import Policy
 
@@ -21,8 +21,9 @@ def rank(model: VersionModel, p: list[float], channel: str, policy: Policy, *,
          signals: Signals = NO_SIGNALS, basis: str = "model") -> list[Ranked]:  # fmt: skip
     offers = list(range(len(p)))
     propensity = np.asarray(p, dtype=np.float32)
-    return arbitrate(offers, propensity, model, channel=channel, policy=policy,
-                     signals=signals, basis=basis)  # fmt: skip
+    ranked = arbitrate(offers, propensity, model, channel=channel, policy=policy,
+                       signals=signals)  # fmt: skip
+    return explain(ranked, signals, basis)
 
 
 # --- priority and order -----------------------------------------------------------------------
@@ -176,3 +177,11 @@ def test_reasons(o: OfferRow, basis: str, expected: list[str]) -> None:
 def test_reason_day_wording(days: float, text: str) -> None:
     s = Signals({}, {}, {"i1": ("store", days)}, {}, {})
     assert reasons(offer("o", covered_items=["i1"]), s, 0.5, "x")[0] == f"bought i1 in store {text}"
+
+
+def test_explain_puts_the_reasons_before_notes_of_later_stages() -> None:
+    held = Ranked(offer("a"), 0.25, 1.0, 1.0, ["also your top offer on app"])
+    assert explain([held], NO_SIGNALS)[0].reasons == [
+        "predicted response 25%",
+        "also your top offer on app",
+    ]

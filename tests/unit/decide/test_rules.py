@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
-from decide_world import NOW, at, ev, history, offer
+import random
 
-from omnioffer.decide.catalog import VersionModel
-from omnioffer.decide.history import DAY_S
+import pytest
+from decide_world import ITEMS, NOW, at, ev, history, make_model, offer
+
+from omnioffer.decide.catalog import OfferRow, VersionModel
+from omnioffer.decide.history import DAY_S, OFFER_TYPES, History
 from omnioffer.decide.policy import Policy
+from omnioffer.decide.records import Event
 from omnioffer.decide.rules import Contacts, Customer, allowed, candidate_offers, eligible
 
 ANYONE = Customer(None, {})
@@ -213,3 +216,62 @@ def test_daily_cap_reached_means_no_offers(model: VersionModel) -> None:
     assert offers == []
     assert c.impressions_24h == 2
     assert candidate_offers(model, h, "web", ANYONE, Policy(daily_cap=3))[0] == [0, 1, 3, 5]
+
+
+# --- the indexed path decides exactly like eligible + allowed per offer -----------------------
+
+
+def _one_by_one(
+    model: VersionModel, h: History, channel: str, who: Customer, p: Policy
+) -> list[int]:
+    contacts = Contacts.of(h)
+    if contacts.impressions_24h >= p.daily_cap:
+        return []
+    return [
+        k
+        for k, o in enumerate(model.catalog.offers)
+        if eligible(o, channel, h.now, who, p) and allowed(o, contacts, h.now, p)
+    ]
+
+
+def _random_offer(rng: random.Random, k: int) -> OfferRow:
+    start = at(rng.uniform(-5, 40)) if rng.random() < 0.3 else None
+    return offer(
+        f"o{k}",
+        start=start,
+        end=at(rng.uniform(-10, 5)) if rng.random() < 0.3 else None,
+        channels=rng.sample(["web", "app", "store", "email"], rng.randint(0, 2)),
+        segments=rng.sample(["gold", "silver"], rng.randint(0, 1)),
+        max_per_customer=rng.choice([None, None, 0, 1, 2]),
+        covered_items=rng.sample(ITEMS, rng.randint(0, 3)),
+    )
+
+
+def _random_event(rng: random.Random, offers: int) -> Event:
+    kind = rng.choice(["purchase", "view", *OFFER_TYPES])
+    is_offer = kind.startswith("offer_")
+    return ev(
+        rng.uniform(0, 20),
+        kind,
+        rng.choice(["web", "app", "store", "email"]),
+        item=rng.choice(ITEMS) if not is_offer else None,
+        offer=f"o{rng.randrange(offers)}" if is_offer else None,
+    )
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_indexed_candidate_offers_match_the_rules_offer_by_offer(seed: int) -> None:
+    rng = random.Random(seed)
+    model = make_model([_random_offer(rng, k) for k in range(30)])
+    h = history(model, *(_random_event(rng, 30) for _ in range(rng.randint(0, 40))))
+    policy = Policy(
+        max_impressions_per_offer=rng.choice([0, 1, 3]),
+        daily_cap=rng.choice([2, 6, 100]),
+        suppress_after_redeem=rng.random() < 0.7,
+        dismiss_cooldown_days=rng.choice([0.0, 5.0]),
+        suppress_bought_days=rng.choice([0.0, 3.0, 30.0]),
+    )
+    for channel in ("web", "email", "kiosk"):
+        for who in (ANYONE, Customer("gold", {"email": True}), Customer("silver", {})):
+            got, _ = candidate_offers(model, h, channel, who, policy)
+            assert got == _one_by_one(model, h, channel, who, policy), (channel, who)

@@ -1,0 +1,140 @@
+"""Benchmark one decision in-process (no HTTP): ms per call, by stage.
+
+    .venv/bin/python benchmarks/bench_decide.py --calls 2000 --runs 3 [--profile]
+
+Uses the cached 20k-customer/500-offer version of bench_materialize.py (generated and
+trained once), materialised into a private redis-server (or, with --embedded, a fresh
+embedded store in a temporary folder), and the service `omnioffer serve` builds
+(`open_service_store` + `make_service`), with the replay clock at the serving
+cutoff + 1 day, as bench_serve.py serves it. Each run calls `decide()` for --calls
+random (customer, channel) pairs in one asyncio loop and reports the median, p99 and
+mean wall time per call; the figures printed last are medians over runs. With
+--profile, one extra run under cProfile prints the cumulative time of each stage of
+the decision path as a share of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import os
+import pstats
+import random
+import statistics
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench_materialize import BULK_QUERY, DEFAULT_CACHE, prepare, redis_server, serving_cutoff
+from omnioffer.api.schemas import DecisionRequest
+from omnioffer.decide.factory import make_service, open_service_store
+from omnioffer.decide.service import DecisionService
+from omnioffer.materialize import materialize
+from omnioffer.registry import load_version
+from omnioffer.settings import load_settings
+from omnioffer.store import open_store
+
+DAY_S = 86_400.0
+CHANNELS = ("web", "app", "email", "store")
+# (label, module file suffix, function name) of the stages, in path order.
+STAGES = (
+    ("fetch + history", "service.py", "_context"),
+    ("eligibility + contact policy", "rules.py", "candidate_offers"),
+    ("item candidates", "candidates.py", "generate"),
+    ("item features", "item_features.py", "item_features"),
+    ("offer features", "offer_features.py", "offer_features"),
+    ("ONNX Runtime", "onnxruntime_inference_collection.py", "run"),
+    ("arbitration + reasons", "arbitrate.py", "arbitrate"),
+    ("signals for reasons", "arbitrate.py", "of"),
+    ("stickiness + diversity", "conversation.py", "keep_top"),
+    ("remember the decision", "service.py", "_remember"),
+)
+
+
+def requests(ids: list[str], calls: int, seed: int) -> list[DecisionRequest]:
+    rng = random.Random(seed)
+    return [
+        DecisionRequest(customer_id=rng.choice(ids), channel=rng.choice(CHANNELS))
+        for _ in range(calls)
+    ]
+
+
+async def timed_run(service: DecisionService, batch: list[DecisionRequest]) -> list[float]:
+    out = []
+    for request in batch:
+        start = time.perf_counter()
+        await service.decide(request)
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def stage_table(stats: pstats.Stats, total: float) -> None:
+    entries = stats.stats  # type: ignore[attr-defined]
+    print(f"{'stage':32s} {'cumulative':>10s} {'share':>7s}")
+    for label, suffix, name in STAGES:
+        cum = sum(v[3] for (file, _, func), v in entries.items()
+                  if file.endswith(suffix) and func == name)  # fmt: skip
+        print(f"{label:32s} {cum:9.2f}s {cum / total:7.1%}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--embedded", action="store_true", help="embedded store, not Redis")
+    args = parser.parse_args()
+    models = prepare(args.cache, 20_000, 500, args.seed)
+    vocab = "vocab/customers.npy"
+    ids = [str(c) for c in load_version(models, only={vocab}).arrays[vocab].tolist()]
+    as_of = datetime.fromtimestamp(serving_cutoff(models) + DAY_S, tz=UTC).isoformat()
+    with ExitStack() as stack:
+        if args.embedded:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-decide-")))
+            url = f"sqlite:///{tmp / 'store.sqlite'}"
+        else:
+            url = stack.enter_context(redis_server()).url
+
+        async def go() -> None:
+            loader = open_store(url + ("" if args.embedded else BULK_QUERY))
+            await materialize(loader, models, None)
+            await loader.close()
+            settings = load_settings(None, env={}, overrides={
+                "store_url": url, "models_dir": str(models), "as_of": as_of})  # fmt: skip
+            service = make_service(settings, open_service_store(settings))
+            await service.holder.refresh()
+            await timed_run(service, requests(ids, 200, args.seed))  # warm-up
+            medians, p99s, means = [], [], []
+            for run in range(args.runs):
+                times = sorted(await timed_run(service, requests(ids, args.calls, run)))
+                medians.append(statistics.median(times) * 1e3)
+                p99s.append(times[int(0.99 * (len(times) - 1))] * 1e3)
+                means.append(statistics.fmean(times) * 1e3)
+                print(f"run {run + 1}: median {medians[-1]:.2f} ms, p99 {p99s[-1]:.2f} ms, "
+                      f"mean {means[-1]:.2f} ms per decision", flush=True)  # fmt: skip
+            mid = statistics.median
+            print(f"median of {args.runs} runs: median {mid(medians):.2f} ms, "
+                  f"p99 {mid(p99s):.2f} ms, mean {mid(means):.2f} ms")  # fmt: skip
+            if args.profile:
+                profiler = cProfile.Profile()
+                batch = requests(ids, args.calls, 99)
+                start = time.perf_counter()
+                profiler.enable()
+                await timed_run(service, batch)
+                profiler.disable()
+                stage_table(pstats.Stats(profiler), time.perf_counter() - start)
+                pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+                if os.environ.get("CALLERS"):
+                    pstats.Stats(profiler).print_callers(os.environ["CALLERS"])
+            await service.close()
+
+        asyncio.run(go())
+
+
+if __name__ == "__main__":
+    main()
