@@ -64,7 +64,10 @@ class History:
         return (self.now - self.ts) / DAY_S
 
     def mask(self, *types: str) -> npt.NDArray[np.bool_]:
-        return np.isin(self.type, types)
+        out = np.zeros(self.ts.size, dtype=np.bool_)
+        for t in types:  # a few comparisons beat np.isin's sort on arrays this small
+            out |= self.type == t
+        return out
 
     @property
     def purchases(self) -> npt.NDArray[np.bool_]:

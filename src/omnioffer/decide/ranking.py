@@ -28,7 +28,8 @@ class ItemScores:
     scores: F32  # raw ranker margins, aligned with candidates.items
 
     def by_id(self, ids: Sequence[str]) -> dict[str, float]:
-        return {ids[i]: float(s) for i, s in zip(self.candidates.items, self.scores, strict=True)}
+        items, scores = self.candidates.items.tolist(), self.scores.tolist()
+        return {ids[i]: s for i, s in zip(items, scores, strict=True)}
 
 
 def _matrix(cols: Mapping[str, npt.NDArray[np.float64]], scorer: OnnxScorer) -> F32:
