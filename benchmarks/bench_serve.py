@@ -209,7 +209,7 @@ PROFILE_CATEGORIES = (
     ("offer features", r"offer_features\.py"),
     ("item features", r"item_features\.py"),
     ("item candidates", r"candidates\.py"),
-    ("eligibility + contact policy (rules)", r"rules\.py|policy\.py"),
+    ("eligibility + contact policy (rules)", r"rules\.py|policy\.py|offer_table\.py"),
     ("arbitration + reasons", r"arbitrate\.py"),
     ("History.build", r"history\.py"),
     ("sticky top offer (conversation)", r"conversation\.py"),
@@ -218,7 +218,7 @@ PROFILE_CATEGORIES = (
     ("decision service glue", r"\(service\.py|fallback\.py|runtime\.py"),
     ("request/response (msgspec, Litestar)", r"\(litestar/|msgspec|\(controllers\.py"),
     ("HTTP server (uvicorn, h11/httptools)", r"\(uvicorn/|\(h11/|httptools"),
-    ("asyncio loop + transports", r"asyncio/"),
+    ("asyncio loop + transports (uvloop)", r"asyncio/|uvloop"),
 )
 _SKIP_FRAME = re.compile(r"numpy/|<built-in>|^\S+ \(<frozen")
 

@@ -183,3 +183,20 @@ def test_single_worker_needs_no_multiprocess_metrics(monkeypatch: pytest.MonkeyP
     server.run_server(Settings())
     assert seen["workers"] == 1
     assert seen["metrics_dir"] is None
+
+
+def test_the_event_log_bound_reaches_the_redis_store_from_the_environment() -> None:
+    import asyncio
+
+    from omnioffer.decide.factory import open_service_store
+    from omnioffer.store.redis_store import RedisStore
+
+    env = {"OMNIOFFER_STORE_URL": "redis://127.0.0.1:1/0", "OMNIOFFER_EVENT_LOG_MAX_LEN": "500"}
+    store = open_service_store(load_settings(None, env=env))
+    try:
+        assert isinstance(store, RedisStore) and store.log_max_len == 500
+    finally:
+        asyncio.run(store.close())
+    assert load_settings(None, env={}).event_log_max_len is None
+    with pytest.raises(UsageError, match="OMNIOFFER_EVENT_LOG_MAX_LEN"):
+        load_settings(None, env={"OMNIOFFER_EVENT_LOG_MAX_LEN": "0"})

@@ -34,7 +34,8 @@ def open_service_store(settings: Settings) -> FeatureStore:
         from omnioffer.store.redis_store import RedisStore
 
         t = settings.store_timeout_s
-        return RedisStore(url, socket_timeout=t, socket_connect_timeout=t)
+        return RedisStore(url, socket_timeout=t, socket_connect_timeout=t,
+                          log_max_len=settings.event_log_max_len)  # fmt: skip
     return open_store(url)
 
 
