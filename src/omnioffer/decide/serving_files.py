@@ -104,32 +104,57 @@ def _offers(loaded: LoadedVersion) -> list[OfferRow]:
 def customer_batches(
     loaded: LoadedVersion, chunk: int = 5_000
 ) -> Iterator[list[tuple[str, bytes]]]:
-    """(customer_id, encoded CustomerBatch) in chunks; every customer the version knows."""
+    """(customer_id, encoded CustomerBatch) in chunks; every customer the version knows,
+    in id order.
+
+    The history is sorted by customer once (keeping each customer's event order), so a
+    chunk's events are one contiguous slice, turned into Python values column by column
+    for that chunk only: memory holds one chunk's events, not every customer's."""
     hist = _read(loaded, "history")
+    key = hist.columns[0]
+    hist = hist.sort(key, maintain_order=True)
+    runs = hist.group_by(key, maintain_order=True).len()
+    ends = dict(zip(runs[key].to_list(), np.cumsum(runs["len"].to_numpy()).tolist(), strict=True))
     people = _read(loaded, "customers")
     consent_cols = [c for c in people.columns if c.startswith("consent_")]
     profile = {row["customer_key"]: row for row in people.iter_rows(named=True)}
     cf_ids = _ids(loaded, "vocab/customers.npy")
     factors = loaded.arrays["factors/customers.npy"].astype(np.float32)
     row_of = {c: i for i, c in enumerate(cf_ids)}
-    events: dict[str, list[Event]] = {}
-    for key, ts, typ, ch, item, offer, qty, rev in hist.iter_rows():
-        events.setdefault(key, []).append(Event(ts, typ, ch, item, offer, int(qty or 1), rev))
-    everyone = sorted(set(events) | set(profile) | set(row_of))
+    everyone = sorted(set(ends) | set(profile) | set(row_of))
+    done = 0  # history rows of the customers already yielded
     for lo in range(0, len(everyone), chunk):
-        rows = []
-        for cid in everyone[lo : lo + chunk]:
-            prof = profile.get(cid, {})
-            r = row_of.get(cid)
-            batch = CustomerBatch(
-                segment=prof.get("segment"),
-                consent={
-                    c.removeprefix("consent_"): bool(prof[c])
-                    for c in consent_cols
-                    if prof.get(c) is not None
-                },
-                factors=b"" if r is None else factors[r].tobytes(),
-                events=events.get(cid, []),
-            )
-            rows.append((cid, encode_batch(batch)))
+        ids = everyone[lo : lo + chunk]
+        stop = max((ends[c] for c in ids if c in ends), default=done)
+        part = hist.slice(done, stop - done)
+        cols = [part.get_column(c).to_list() for c in part.columns[1:]]
+        rows, at = [], 0
+        for cid in ids:
+            end = ends.get(cid, done) - done
+            events = [Event(ts, typ, ch, item, offer, int(qty or 1), rev)
+                      for ts, typ, ch, item, offer, qty, rev in zip(
+                          *(c[at:end] for c in cols), strict=True)]  # fmt: skip
+            at = max(at, end)
+            rows.append((cid, encode_batch(_batch(profile.get(cid, {}), consent_cols,
+                                                  factors, row_of.get(cid), events))))  # fmt: skip
+        done = stop
         yield rows
+
+
+def _batch(
+    prof: dict[str, Any],
+    consent_cols: list[str],
+    factors: np.ndarray[Any, np.dtype[np.float32]],
+    row: int | None,
+    events: list[Event],
+) -> CustomerBatch:
+    return CustomerBatch(
+        segment=prof.get("segment"),
+        consent={
+            c.removeprefix("consent_"): bool(prof[c])
+            for c in consent_cols
+            if prof.get(c) is not None
+        },
+        factors=b"" if row is None else factors[row].tobytes(),
+        events=events,
+    )
