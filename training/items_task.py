@@ -51,8 +51,8 @@ class ItemTaskConfig:
     )
     candidates: CandidateConfig = field(default_factory=CandidateConfig)
     ranker: RankerConfig = field(default_factory=RankerConfig)
-    max_train_groups: int = 20_000  # a uniform sample of the validation window's groups above
-    max_eval_groups: int = 30_000  # and of the test window's groups, for every model alike
+    max_train_groups: int = 15_000  # a uniform sample of the validation window's groups above
+    max_eval_groups: int = 20_000  # and of the test window's groups, for every model alike
     seed: int = 7
 
 

@@ -119,4 +119,6 @@ def _useful_rows(
 
 def score(booster: Any, features: FloatMatrix) -> npt.NDArray[np.float32]:
     """Raw scores (margins): what the exported ONNX model reproduces."""
+    if features.shape[0] == 0:  # e.g. a block whose offers cover none of its candidates
+        return np.zeros(0, dtype=np.float32)
     return np.asarray(booster.predict(features, raw_score=True), dtype=np.float32)
