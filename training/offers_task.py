@@ -138,9 +138,9 @@ def _features(
     parts = []
     for lo in range(0, groups.height, CHUNK_GROUPS):
         block = groups.slice(lo, CHUNK_GROUPS)
+        covered = rows.join(block, on=GROUP_KEYS).join(pairs, on="offer_id")
+        scores = item_ranker_scores(block, snap, items, only=covered)  # all ir_max reads
         mine = rows.join(block, on=GROUP_KEYS)
-        covered = mine.join(pairs, on="offer_id")  # ir_max reads only these items' scores
-        scores = item_ranker_scores(block, snap, items, only=covered)
         parts.append(build_offer_features(mine, snap, offers, pairs, scores))
     return pl.concat(parts).sort(ROW_KEYS)
 
