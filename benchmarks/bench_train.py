@@ -3,17 +3,34 @@
     .venv/bin/python benchmarks/bench_train.py --customers 100000 --runs 1
 
 Generates the data first (not timed), then runs train in a fresh subprocess per run.
-The peak RSS is the children's running maximum, so it covers generate too.
+The peak RSS is the children's running maximum, so it covers generate too. Each run
+also prints its CPU time (user + sys) and the model card's per-stage timings.
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
 import statistics
 import tempfile
 from pathlib import Path
 
 from timing import children_peak_rss_gib, run_omnioffer
+
+
+def children_cpu_s() -> float:
+    """CPU seconds (user + sys) of every finished child so far: on a shared machine the
+    wall time depends on the neighbours, this much less."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def stage_timings(models: Path) -> str:
+    """The per-stage seconds of the model card's Timings table (write is not in it)."""
+    card = models / (models / "current").read_text().strip() / "card.md"
+    lines = card.read_text().split("## Timings", 1)[-1].splitlines()
+    rows = [line.strip("|").split("|") for line in lines if line.startswith("| ")]
+    return ", ".join(f"{k.strip()} {v.strip()}" for k, v in rows[1:] if "---" not in v)
 
 
 def main() -> None:
@@ -27,18 +44,26 @@ def main() -> None:
         data = root / "retail"
         size = ["--customers", str(args.customers), "--seed", str(args.seed)]
         run_omnioffer("generate", "--out", str(data), *size)
-        walls, peak = [], 0.0
+        walls, cpus, peak = [], [], 0.0
         for run in range(args.runs):
             models = root / f"models-{run}"
+            cpu_before = children_cpu_s()
             walls.append(
                 run_omnioffer(
                     "train", "--data", str(data / "data"), "--out", str(models), "--force"
                 )
             )
+            cpus.append(children_cpu_s() - cpu_before)
             peak = children_peak_rss_gib()
-            print(f"run {run + 1}: {walls[-1]:.1f} s, peak RSS so far {peak:.2f} GiB", flush=True)
+            print(
+                f"run {run + 1}: {walls[-1]:.1f} s wall, {cpus[-1]:.1f} s CPU (user + sys), "
+                f"peak RSS so far {peak:.2f} GiB",
+                flush=True,
+            )
+            print(f"  stages: {stage_timings(models)}", flush=True)
     print(
-        f"| {args.customers:,} | {statistics.median(walls):.1f} s | {peak:.2f} GiB | {args.runs} |"
+        f"| {args.customers:,} | {statistics.median(walls):.1f} s | "
+        f"{statistics.median(cpus):.1f} s | {peak:.2f} GiB | {args.runs} |"
     )
 
 

@@ -10,7 +10,7 @@ naming it, so a typo never silently trains with defaults.
     [item_ranker]   num_leaves = 31, ...
     [offer_ranker]  num_leaves = 31, ...
     [search]        cf_grid = [{factors = 32}, {factors = 64}]
-    [train]         max_train_groups = 20000
+    [train]         max_train_groups = 15000, max_eval_groups = 20000
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ class _Search:
 @dataclass(frozen=True)
 class _Train:
     max_train_groups: int | None = None
+    max_eval_groups: int | None = None
     seed: int | None = None
 
     def as_overrides(self) -> dict[str, Any]:

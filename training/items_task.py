@@ -31,7 +31,7 @@ from training.features.item_features import (
 from training.prep.interactions import InteractionConfig, build_interactions
 from training.prep.split import TimeSplit, before, between, evaluation_window
 from training.ranker import RankerConfig, score, train_ranker
-from training.rankings import GROUP_KEYS, Truth, ranked_matrix, window_truth
+from training.rankings import GROUP_KEYS, Truth, ranked_matrix, sample_groups, window_truth
 from training.scoreboard import Scoreboard, score_rankings
 from training.snapshot import Snapshot
 
@@ -47,12 +47,12 @@ class ItemTaskConfig:
     cf: CFConfig = field(default_factory=CFConfig)
     cf_grid: tuple[dict[str, Any], ...] = (
         {"factors": 32, "regularization": 0.05},
-        {"factors": 64, "regularization": 0.05},
         {"factors": 64, "regularization": 0.5},
     )
     candidates: CandidateConfig = field(default_factory=CandidateConfig)
     ranker: RankerConfig = field(default_factory=RankerConfig)
-    max_train_groups: int = 20_000
+    max_train_groups: int = 15_000  # a uniform sample of the validation window's groups above
+    max_eval_groups: int = 20_000  # and of the test window's groups, for every model alike
     seed: int = 7
 
 
@@ -99,18 +99,19 @@ def tune_cf(
     items: pl.LazyFrame,
     split: TimeSplit,
     config: ItemTaskConfig,
+    *,
     channels: tuple[str, ...],
+    purchases: pl.DataFrame,
 ) -> tuple[CFConfig, Snapshot]:
-    """Pick CF parameters by ALS recall@50 on the validation window (never the test window)."""
-    truth = window_truth(
-        purchases_in(resolved, split.val_start, split.test_start), _item_ids(items)
-    )
+    """Pick CF parameters by ALS recall@50 on validation-window `purchases` (never the
+    test window). The interactions do not depend on the CF parameters: built once."""
+    truth = window_truth(purchases, _item_ids(items))
+    hist = before(resolved.filter(~pl.col("anonymous")), split.val_start)
+    inter = build_interactions(hist, split.val_start, config.interactions)
     best: tuple[float, CFConfig, Snapshot] | None = None
     for overrides in config.cf_grid or ({},):
         cf = CFConfig(**{**config.cf.as_dict(), **overrides})
-        snap = make_snapshot(
-            resolved, items, split.val_start, cf=cf, config=config, channels=channels
-        )
+        snap = Snapshot(split.val_start, hist, items, inter, fit_cf(inter.matrix, cf), channels)
         board = score_rankings(
             {"als": ranked_matrix(baselines.als(truth.groups, snap, EVAL_K), truth, EVAL_K)}, truth
         )
@@ -149,11 +150,15 @@ def run_items_task(
 ) -> ItemTaskResult:
     """Train on the validation window, evaluate every model on the test window."""
     config = config or ItemTaskConfig()
-    cf, val_snap = tune_cf(resolved, items, split, config, channels)
-    val_purchases = purchases_in(resolved, split.val_start, split.test_start)
+    val_purchases = sample_groups(
+        purchases_in(resolved, split.val_start, split.test_start),
+        config.max_train_groups,
+        config.seed,
+    )
     groups = val_purchases.select(GROUP_KEYS).unique().sort(GROUP_KEYS)
-    if groups.height > config.max_train_groups:
-        groups = groups.sample(config.max_train_groups, seed=config.seed).sort(GROUP_KEYS)
+    cf, val_snap = tune_cf(
+        resolved, items, split, config, channels=channels, purchases=val_purchases
+    )
     names = item_feature_names(channels)
     feats, labels, gid = _labelled_features(groups, val_purchases, val_snap, config)
     booster = train_ranker(feature_matrix(feats, names), labels, gid, names, config.ranker)
@@ -162,11 +167,13 @@ def run_items_task(
     test_snap = make_snapshot(
         resolved, items, split.test_start, cf=cf, config=config, channels=channels
     )
-    test_purchases = (
+    test_purchases = sample_groups(
         evaluation_window(resolved, split)
         .filter((pl.col("event_type") == "purchase") & ~pl.col("anonymous"))
         .select(*GROUP_KEYS, "item_id")
-        .collect()
+        .collect(),
+        config.max_eval_groups,
+        config.seed,
     )
     truth = window_truth(test_purchases, _item_ids(items))
     ranked_rows, hits, test_x = score_in_chunks(
@@ -187,12 +194,21 @@ def run_items_task(
 
 
 def _score_block(
-    block: pl.DataFrame, snap: Snapshot, booster: Any, names: list[str], config: ItemTaskConfig
+    block: pl.DataFrame,
+    snap: Snapshot,
+    booster: Any,
+    names: list[str],
+    config: ItemTaskConfig,
+    *,
+    only: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, npt.NDArray[np.float32], pl.DataFrame]:
     """Candidates of one block of groups, their feature matrix, and their ranker scores
-    (customer_key, channel, item_id, score)."""
+    (customer_key, channel, item_id, score); with `only`, the scores of just those
+    (customer_key, channel, item_id) candidates (a row's features never depend on the
+    other candidates, so its score is the same)."""
     cands = generate_candidates(block, snap, config=config.candidates)
-    feats = build_item_features(cands, snap)
+    wanted = cands if only is None else cands.join(only, on=[*GROUP_KEYS, "item_id"], how="semi")
+    feats = build_item_features(wanted, snap)
     x = feature_matrix(feats, names)
     rows = feats.select(*GROUP_KEYS, "item_id").with_columns(
         score=pl.Series(score(booster, x), dtype=pl.Float64)
@@ -248,12 +264,16 @@ def _all_rankings(
 
 
 def item_ranker_scores(
-    groups: pl.DataFrame, snap: Snapshot, result: ItemTaskResult
+    groups: pl.DataFrame, snap: Snapshot, result: ItemTaskResult, only: pl.DataFrame | None = None
 ) -> pl.DataFrame:
     """Item-ranker scores of each group's candidates (customer_key, channel, item_id, score),
-    a block of groups at a time so memory stays bounded."""
+    a block of groups at a time so memory stays bounded; with `only` (customer_key,
+    channel, item_id), of just those candidates."""
     names, config = result.feature_names, result.config
+    wanted = None if only is None else only.select(*GROUP_KEYS, "item_id").unique()
     return pl.concat(
-        _score_block(groups.slice(lo, CHUNK_GROUPS), snap, result.booster, names, config)[2]
+        _score_block(
+            groups.slice(lo, CHUNK_GROUPS), snap, result.booster, names, config, only=wanted
+        )[2]
         for lo in range(0, groups.height, CHUNK_GROUPS)
     )

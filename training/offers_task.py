@@ -21,12 +21,14 @@ from training.features.offer_features import RESPONSES, build_offer_features, of
 from training.items_task import CHUNK_GROUPS, ItemTaskResult, item_ranker_scores, make_snapshot
 from training.prep.split import MIN_FEATURE_DAYS, TimeSplit
 from training.ranker import RankerConfig, score, train_ranker
-from training.rankings import GROUP_KEYS, Truth, ranked_matrix, window_truth
+from training.rankings import GROUP_KEYS, Truth, ranked_matrix, sample_groups, window_truth
 from training.scoreboard import OFFER_METRICS, Scoreboard, score_rankings
 from training.snapshot import Snapshot
 
 log = logging.getLogger("omnioffer.train")
 EVAL_K = 10
+MAX_GROUPS = 30_000  # per window: a uniform sample of customer-channel groups above that
+SEED = 7
 ROW_KEYS = [*GROUP_KEYS, "offer_id"]
 
 
@@ -109,7 +111,8 @@ def evaluation_rows(
     Only groups with a response get the eligible offers (only they are scored);
     every shown row is kept, for calibration.
     """
-    shown = window_rows(resolved, split.test_start, split.end).with_columns(shown=pl.lit(True))
+    shown = sample_groups(window_rows(resolved, split.test_start, split.end), MAX_GROUPS, SEED)
+    shown = shown.with_columns(shown=pl.lit(True))
     # Groups without a response score no metric; their shown rows still feed calibration.
     answered = shown.filter(pl.col("label") > 0).select(GROUP_KEYS).unique()
     eligible = eligible_rows(answered, offers, segments, split.test_start, split.end)
@@ -135,7 +138,8 @@ def _features(
     parts = []
     for lo in range(0, groups.height, CHUNK_GROUPS):
         block = groups.slice(lo, CHUNK_GROUPS)
-        scores = item_ranker_scores(block, snap, items)
+        covered = rows.join(block, on=GROUP_KEYS).join(pairs, on="offer_id")
+        scores = item_ranker_scores(block, snap, items, only=covered)  # all ir_max reads
         mine = rows.join(block, on=GROUP_KEYS)
         parts.append(build_offer_features(mine, snap, offers, pairs, scores))
     return pl.concat(parts).sort(ROW_KEYS)
@@ -161,6 +165,7 @@ def _training_rows(
             break
         snap = items.val_snapshot if k == 0 else _snapshot_at(resolved, start, items)
         rows = window_rows(resolved, start, start + length - timedelta(microseconds=1))
+        rows = sample_groups(rows, MAX_GROUPS, SEED + k)
         frames.append(_features(rows, snap, offers, pairs, items).with_columns(window=pl.lit(k)))
     return pl.concat(frames).sort("window", *ROW_KEYS)
 

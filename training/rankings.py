@@ -44,6 +44,15 @@ def window_truth(purchases: pl.DataFrame, item_ids: list[str]) -> Truth:
     return Truth(groups, relevant, item_index)
 
 
+def sample_groups(rows: pl.DataFrame, n: int, seed: int) -> pl.DataFrame:
+    """`rows` of at most `n` (customer_key, channel) groups, a uniform sample of groups
+    above that: it bounds the work of one window however large the customer base."""
+    groups = rows.select(GROUP_KEYS).unique().sort(GROUP_KEYS)
+    if groups.height <= n:
+        return rows
+    return rows.join(groups.sample(n, seed=seed), on=GROUP_KEYS, maintain_order="left")
+
+
 def ranked_matrix(
     scored: pl.DataFrame, truth: Truth, k: int, *, score_col: str = "score"
 ) -> npt.NDArray[np.int64]:

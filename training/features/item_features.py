@@ -70,16 +70,17 @@ def item_feature_names(channels: Sequence[str]) -> list[str]:
 def build_item_features(candidates: pl.DataFrame, snap: Snapshot) -> pl.DataFrame:
     """Candidates joined with every feature column (float64; nulls filled)."""
     hist, items, cutoff, channels = snap.hist, snap.items, snap.cutoff, snap.channels
-    customers = candidates.get_column("customer_key").unique()
-    mine = hist.filter(pl.col("customer_key").is_in(customers.implode()))
+    mine = snap.history_of(candidates.get_column("customer_key"))
+    item_table = snap.memo("item_stats", lambda: item_stats(hist, items, cutoff).collect())
+    channel_pop = snap.memo("channel_pop", lambda: channel_item_popularity(hist, cutoff).collect())
     ci, cat = ["customer_key", "item_id"], ["customer_key", "category"]
     frame = (
         candidates.lazy()
-        .join(item_stats(hist, items, cutoff), on="item_id", how="left")
+        .join(item_table.lazy(), on="item_id", how="left")
         .join(customer_item_stats(mine, cutoff), on=ci, how="left")
         .join(customer_category_stats(mine, items, cutoff), on=cat, how="left")
         .join(customer_stats(mine, cutoff, list(channels)), on="customer_key", how="left")
-        .join(channel_item_popularity(hist, cutoff), on=["channel", "item_id"], how="left")
+        .join(channel_pop.lazy(), on=["channel", "item_id"], how="left")
         .with_columns(
             (pl.col("ci_last_channel") == pl.col("channel"))
             .cast(pl.Float64)
@@ -103,8 +104,8 @@ def build_item_features(candidates: pl.DataFrame, snap: Snapshot) -> pl.DataFram
 
 
 def _cf_scores(frame: pl.DataFrame, inter: Interactions, cf: CFModel) -> pl.Series:
-    users = inter.customers.indices(frame.get_column("customer_key").to_list())
-    items = inter.items.indices(frame.get_column("item_id").to_list())
+    users = inter.customer_indices(frame.get_column("customer_key"))
+    items = inter.item_indices(frame.get_column("item_id"))
     return pl.Series("cf_score", cf.score_pairs(users, items), dtype=pl.Float64)
 
 

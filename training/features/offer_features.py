@@ -90,6 +90,15 @@ def response_stats(
     )
 
 
+def _collected(
+    hist: pl.LazyFrame,
+) -> tuple[float, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame, pl.LazyFrame]:
+    """response_stats computed once, for every block of rows that joins them."""
+    prior, *tables = response_stats(hist)
+    of, of_ch, cu, cu_ch = (t.collect().lazy() for t in tables)
+    return prior, of, of_ch, cu, cu_ch
+
+
 def fatigue(hist: pl.LazyFrame, cutoff: datetime) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Per (customer, offer): unanswered recent impressions, dismissals, days since shown;
     per customer: impressions of any offer in the last 7 days."""
@@ -192,9 +201,8 @@ def build_offer_features(
     offers: offer_id, discount, value. pairs: (offer_id, item_id) coverage.
     item_scores: optional item-ranker scores (customer_key, channel, item_id, score).
     """
-    customers = rows.get_column("customer_key").unique().implode()
-    mine = snap.hist.filter(pl.col("customer_key").is_in(customers))
-    prior, of, of_ch, cu, cu_ch = response_stats(snap.hist)
+    mine = snap.history_of(rows.get_column("customer_key"))
+    prior, of, of_ch, cu, cu_ch = snap.memo("response_stats", lambda: _collected(snap.hist))
     per_offer, per_customer = fatigue(mine, snap.cutoff)
     n_items = pairs.group_by("offer_id").agg(
         pl.len().cast(pl.Float64).log1p().alias("of_log_items")
@@ -248,9 +256,12 @@ def build_offer_features(
 def _affinity(frame: pl.DataFrame, snap: Snapshot, pairs: pl.DataFrame) -> pl.Series:
     offer_ids = frame.get_column("offer_id").unique().sort().to_list()
     vectors = offer_vectors(pairs.filter(pl.col("offer_id").is_in(offer_ids)), snap, offer_ids)
-    users = snap.inter.customers.indices(frame.get_column("customer_key").to_list())
-    pos = {o: i for i, o in enumerate(offer_ids)}
-    offers = np.array([pos[o] for o in frame.get_column("offer_id").to_list()], dtype=np.int64)
+    users = snap.inter.customer_indices(frame.get_column("customer_key"))
+    offers = (
+        frame.get_column("offer_id")
+        .replace_strict(offer_ids, list(range(len(offer_ids))), return_dtype=pl.Int64)
+        .to_numpy()
+    )
     out = np.zeros(frame.height, dtype=np.float64)
     known = users >= 0
     out[known] = np.einsum("ij,ij->i", snap.cf.user_factors[users[known]], vectors[offers[known]])

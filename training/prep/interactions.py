@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 import scipy.sparse as sp
 
@@ -39,6 +41,22 @@ class Interactions:
     customers: Vocabulary
     items: Vocabulary
     cutoff: datetime
+
+    @cached_property
+    def customer_index(self) -> pl.DataFrame:
+        return index_frame(self.customers)
+
+    @cached_property
+    def item_index(self) -> pl.DataFrame:
+        return index_frame(self.items)
+
+    def customer_indices(self, values: pl.Series) -> npt.NDArray[np.int64]:
+        """Vocabulary indices of a column of customer keys (-1 = unknown), vectorised."""
+        return lookup(values, self.customer_index)
+
+    def item_indices(self, values: pl.Series) -> npt.NDArray[np.int64]:
+        """Vocabulary indices of a column of item ids (-1 = unknown), vectorised."""
+        return lookup(values, self.item_index)
 
 
 def _weight_expr(config: InteractionConfig, cutoff: datetime) -> pl.Expr:
@@ -84,8 +102,22 @@ def build_interactions(
     return Interactions(matrix, customers, items, cutoff)
 
 
-def _dense(values: pl.Series, vocab: Vocabulary) -> np.ndarray:
-    """Map a column to vocabulary indices with a join, not a Python loop per row."""
-    index = pl.DataFrame({"key": vocab.ids, "idx": np.arange(len(vocab), dtype=np.int64)})
-    joined = pl.DataFrame({"key": values}).join(index, on="key", how="left", maintain_order="left")
-    return joined.get_column("idx").to_numpy()
+def index_frame(vocab: Vocabulary) -> pl.DataFrame:
+    """(key, idx) of a vocabulary, for mapping whole columns with one join."""
+    return pl.DataFrame(
+        {"key": vocab.ids, "idx": np.arange(len(vocab), dtype=np.int64)},
+        schema={"key": pl.String, "idx": pl.Int64},
+    )
+
+
+def lookup(values: pl.Series, index: pl.DataFrame) -> npt.NDArray[np.int64]:
+    """Map a column to indices with a join, not a Python loop per row; unknown = -1."""
+    joined = pl.DataFrame({"key": values.cast(pl.String)}).join(
+        index, on="key", how="left", maintain_order="left"
+    )
+    out: npt.NDArray[np.int64] = joined.get_column("idx").fill_null(-1).to_numpy()
+    return out
+
+
+def _dense(values: pl.Series, vocab: Vocabulary) -> npt.NDArray[np.int64]:
+    return lookup(values, index_frame(vocab))

@@ -31,6 +31,7 @@ num_leaves = 15
 cf_grid = [{factors = 8}]
 [train]
 max_train_groups = 100
+max_eval_groups = 200
 """
     )
     config = load_config(path)
@@ -39,6 +40,7 @@ max_train_groups = 100
     assert config.items.ranker.num_leaves == 15
     assert config.items.cf_grid == ({"factors": 8},)
     assert config.items.max_train_groups == 100
+    assert config.items.max_eval_groups == 200
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,10 @@ import numpy as np
 import polars as pl
 
 from training import baselines
+from training.candidates import CandidateConfig, generate_candidates
 from training.cf import CFModel
 from training.prep.interactions import build_interactions
-from training.rankings import ranked_matrix, window_truth
+from training.rankings import ranked_matrix, sample_groups, window_truth
 from training.scoreboard import score_rankings
 from training.snapshot import Snapshot
 
@@ -105,3 +106,37 @@ def test_scoreboard_is_fair_and_per_channel() -> None:
     assert board.per_channel["store"]["repurchase"]["ndcg@10"] == 1.0
     assert board.per_channel["store"]["popular"]["ndcg@10"] == 1.0 / np.log2(4)
     assert board.best_baseline("ndcg@10")[0] == "repurchase"
+
+
+def test_sample_groups_keeps_whole_groups() -> None:
+    rows = pl.DataFrame(
+        {
+            "customer_key": ["a", "a", "b", "c", "c", "c"],
+            "channel": ["web", "web", "web", "store", "store", "web"],
+            "item_id": ["x", "y", "x", "x", "y", "z"],
+        }
+    )
+    assert sample_groups(rows, 4, seed=1).equals(rows)  # 4 groups: all kept
+    sampled = sample_groups(rows, 2, seed=1)
+    kept = sampled.select("customer_key", "channel").unique()
+    assert kept.height == 2
+    assert sampled.equals(rows.join(kept, on=["customer_key", "channel"], maintain_order="left"))
+    assert sampled.equals(sample_groups(rows, 2, seed=1))  # deterministic per seed
+
+
+def test_candidates_are_one_row_per_item_with_their_sources() -> None:
+    snap = _snapshot()
+    groups = pl.DataFrame({"customer_key": ["a", "c", "new"], "channel": ["store", "web", "web"]})
+    config = CandidateConfig(n_als=2, n_popular=1)
+    cands = generate_candidates(groups, snap, config=config)
+    assert cands.columns[:3] == ["customer_key", "channel", "item_id"]
+    assert cands.select("customer_key", "channel", "item_id").is_duplicated().sum() == 0
+    assert cands.equals(cands.sort("customer_key", "channel", "item_id"))
+    flags = {(r["customer_key"], r["item_id"]): r for r in cands.iter_rows(named=True)}
+    assert flags[("a", "milk")]["src_history"] and not flags[("a", "milk")]["src_popular"]
+    assert flags[("a", "bread")]["src_popular"] and flags[("a", "bread")]["src_popular_channel"]
+    new = cands.filter(pl.col("customer_key") == "new")
+    assert new.get_column("src_als").sum() == 0 and new.get_column("als_rank").is_null().all()
+    # global top-1 bread; web's top-1 cable (tied with tv at 2, ties by id)
+    assert new.get_column("item_id").to_list() == ["bread", "cable"]
+    assert new.get_column("src_popular").to_list() == [True, False]
