@@ -137,7 +137,8 @@ def _features(
         block = groups.slice(lo, CHUNK_GROUPS)
         scores = item_ranker_scores(block, snap, items)
         mine = rows.join(block, on=GROUP_KEYS)
-        parts.append(build_offer_features(mine, snap, offers, pairs, scores))
+        recent = items.config.candidates.recent_days
+        parts.append(build_offer_features(mine, snap, offers, pairs, scores, recent_days=recent))
     return pl.concat(parts).sort(ROW_KEYS)
 
 
