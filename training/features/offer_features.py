@@ -2,7 +2,9 @@
 
 Affinity comes from the offer's items: an offer vector (mean of its items' ALS
 factors) dotted with the customer's factors, and the customer's purchases of the
-covered items. So an offer nobody has answered yet is still scored. Response
+covered items. So an offer nobody has answered yet is still scored. Taste for the
+offer's categories (the customer's response rate to offers of those categories and
+share of items in them) matters most: responses follow category taste. Response
 rates are smoothed towards the global rate; fatigue counts recent unanswered
 impressions of the same offer.
 """
