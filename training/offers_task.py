@@ -141,7 +141,8 @@ def _features(
         covered = rows.join(block, on=GROUP_KEYS).join(pairs, on="offer_id")
         scores = item_ranker_scores(block, snap, items, only=covered)  # all ir_max reads
         mine = rows.join(block, on=GROUP_KEYS)
-        parts.append(build_offer_features(mine, snap, offers, pairs, scores))
+        recent = items.config.candidates.recent_days
+        parts.append(build_offer_features(mine, snap, offers, pairs, scores, recent_days=recent))
     return pl.concat(parts).sort(ROW_KEYS)
 
 

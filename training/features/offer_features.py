@@ -2,7 +2,9 @@
 
 Affinity comes from the offer's items: an offer vector (mean of its items' ALS
 factors) dotted with the customer's factors, and the customer's purchases of the
-covered items. So an offer nobody has answered yet is still scored. Response
+covered items. So an offer nobody has answered yet is still scored. Taste for the
+offer's categories (the customer's response rate to offers of those categories and
+share of items in them) matters most: responses follow category taste. Response
 rates are smoothed towards the global rate; fatigue counts recent unanswered
 impressions of the same offer.
 """
@@ -20,7 +22,11 @@ from training.features.history import DAY_S
 from training.snapshot import Snapshot
 
 RESPONSES = ("offer_click", "offer_redeem")
+BROWSE = ("view", "add_to_cart")
+RECENT_DAYS = 14  # views and carts kept in the online history (CandidateConfig.recent_days)
 PRIOR_WEIGHT = 20.0  # impressions' worth of the global rate in smoothed rates
+CATEGORY_PRIOR_WEIGHT = 3.0  # the same for one customer's rate in one category
+SHARE_SMOOTHING = (0.5, 2.0)  # (added items in the category, added items in total)
 NEVER = 9_999.0
 
 OFFER_FEATURES: tuple[str, ...] = (
@@ -30,6 +36,7 @@ OFFER_FEATURES: tuple[str, ...] = (
     "fa_impr_offer_14d", "fa_impr_all_7d", "fa_dismissed", "fa_days_since_offer",
     "fa_impr_offer_total",
     "channel_code", "ir_max", "cu_share_web", "cu_share_app", "cu_share_store", "cu_disc_lift",
+    "ca_rate", "ca_log_share",
 )  # fmt: skip
 
 
@@ -54,8 +61,8 @@ def offer_vectors(
     return (out / np.maximum(counts, np.float32(1.0))[:, None]).astype(np.float32)
 
 
-def _rate(resp: pl.Expr, impr: pl.Expr, prior: float) -> pl.Expr:
-    return (resp + PRIOR_WEIGHT * prior) / (impr + PRIOR_WEIGHT)
+def _rate(resp: pl.Expr, impr: pl.Expr, prior: float, weight: float = PRIOR_WEIGHT) -> pl.Expr:
+    return (resp + weight * prior) / (impr + weight)
 
 
 def _offer_events(hist: pl.LazyFrame) -> pl.LazyFrame:
@@ -180,6 +187,75 @@ def _category_share(mine: pl.LazyFrame, pairs: pl.DataFrame, snap: Snapshot) -> 
     )
 
 
+def _offer_categories(pairs: pl.DataFrame, snap: Snapshot) -> pl.LazyFrame:
+    """(offer_id, category) for each category among an offer's covered items."""
+    cats = snap.items.select("item_id", "category").drop_nulls("category")
+    return pairs.lazy().join(cats, on="item_id").select("offer_id", "category").unique()
+
+
+def _category_items(mine: pl.LazyFrame, snap: Snapshot, recent_days: int) -> pl.LazyFrame:
+    """Per (customer, category): distinct items bought, or viewed or carted in the last
+    `recent_days`; `_total` is the customer's count over all categories."""
+    cats = snap.items.select("item_id", "category").drop_nulls("category")
+    recent = pl.col("timestamp") >= snap.cutoff - timedelta(days=recent_days)
+    kept = (pl.col("event_type") == "purchase") | (pl.col("event_type").is_in(BROWSE) & recent)
+    seen = mine.filter(kept).select("customer_key", "item_id").unique().join(cats, on="item_id")
+    return (
+        seen.group_by("customer_key", "category")
+        .agg(pl.len().cast(pl.Float64).alias("_n"))
+        .with_columns(pl.col("_n").sum().over("customer_key").alias("_total"))
+    )
+
+
+def _category_affinity(
+    rows: pl.DataFrame,
+    mine: pl.LazyFrame,
+    pairs: pl.DataFrame,
+    snap: Snapshot,
+    prior: float,
+    *,
+    recent_days: int,
+) -> pl.LazyFrame:
+    """Per (customer, offer), best over the offer's categories: the customer's smoothed
+    response rate to offers of the category (their revealed taste for it), and the log
+    share of the distinct items they bought, or viewed or carted in the last
+    `recent_days` (the history kept online), that belong to it.
+
+    Offer responses are driven by the customer's category taste far more than by the
+    offer's own items, and a customer who answers one offer of a category answers the
+    next; an offer without known categories gets the prior rate and a zero count."""
+    offer_cats = _offer_categories(pairs, snap)
+    items = _category_items(mine, snap, recent_days)
+    totals = items.select("customer_key", "_total").unique()
+    smoothed = _rate(pl.col("resp").sum(), pl.col("impr").sum(), prior, CATEGORY_PRIOR_WEIGHT)
+    rate = (
+        _offer_events(mine)
+        .join(offer_cats, on="offer_id")
+        .group_by("customer_key", "category")
+        .agg(smoothed.alias("_rate"))
+    )
+    add_cat, add_all = SHARE_SMOOTHING
+    return (
+        rows.lazy()
+        .select("customer_key", "offer_id")
+        .unique()
+        .join(offer_cats, on="offer_id", how="left")
+        .join(items.drop("_total"), on=["customer_key", "category"], how="left")
+        .join(rate, on=["customer_key", "category"], how="left")
+        .join(totals, on="customer_key", how="left")
+        .group_by("customer_key", "offer_id")
+        .agg(
+            pl.col("_rate").fill_null(prior).max().alias("ca_rate"),
+            (
+                (pl.col("_n").fill_null(0.0).max() + add_cat)
+                / (pl.col("_total").fill_null(0.0).first() + add_all)
+            )
+            .log()
+            .alias("ca_log_share"),
+        )
+    )
+
+
 _FILL: dict[str, float] = {
     "of_log_items": 0.0, "of_log_impressions": 0.0, "co_qty": 0.0, "co_days_since": NEVER,
     "co_cat_share": 0.0, "cu_log_impressions": 0.0, "fa_impr_offer_14d": 0.0,
@@ -195,11 +271,14 @@ def build_offer_features(
     offers: pl.DataFrame,
     pairs: pl.DataFrame,
     item_scores: pl.DataFrame | None = None,
+    *,
+    recent_days: int = RECENT_DAYS,
 ) -> pl.DataFrame:
     """rows (customer_key, channel, offer_id) joined with every offer feature (nulls filled).
 
     offers: offer_id, discount, value. pairs: (offer_id, item_id) coverage.
     item_scores: optional item-ranker scores (customer_key, channel, item_id, score).
+    recent_days: how far back views and carts count (what the online history keeps).
     """
     mine = snap.history_of(rows.get_column("customer_key"))
     prior, of, of_ch, cu, cu_ch = snap.memo("response_stats", lambda: _collected(snap.hist))
@@ -208,6 +287,7 @@ def build_offer_features(
         pl.len().cast(pl.Float64).log1p().alias("of_log_items")
     )
     co, cco = ["customer_key", "offer_id"], ["customer_key", "channel", "offer_id"]
+    affinity = _category_affinity(rows, mine, pairs, snap, prior, recent_days=recent_days)
     frame = (
         rows.lazy()
         .join(offers.lazy().select("offer_id", pl.col("discount").alias("of_discount"),
@@ -223,6 +303,7 @@ def build_offer_features(
         .join(per_customer, on="customer_key", how="left")
         .join(_channel_mix(mine), on="customer_key", how="left")
         .join(_discount_lift(mine, offers, prior), on="customer_key", how="left")
+        .join(affinity, on=co, how="left")
         .collect()
     )  # fmt: skip
     if item_scores is not None:
@@ -246,6 +327,7 @@ def build_offer_features(
         "of_rate_channel": prior,
         "cu_rate": prior,
         "cu_rate_channel": prior,
+        "ca_rate": prior,
     }
     return frame.with_columns(
         pl.col(n).cast(pl.Float64).fill_nan(None).fill_null(fills.get(n, 0.0))

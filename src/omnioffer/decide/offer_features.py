@@ -21,6 +21,10 @@ from omnioffer.decide.history import DAY_S, RESPONSES, History
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 PRIOR_WEIGHT = 20.0  # impressions' worth of the global rate in smoothed rates
+CATEGORY_PRIOR_WEIGHT = 3.0  # the same for one customer's rate in one category
+SHARE_SMOOTHING = (0.5, 2.0)  # (added items in the category, added items in total)
+BROWSE = ("view", "add_to_cart")
+RECENT_DAYS = 14  # training's default when the version does not say (candidates.recent_days)
 NEVER = 9_999.0
 NO_ITEM_SCORE = -10.0
 FATIGUE_DAYS = 14.0
@@ -29,8 +33,8 @@ SHOP_CHANNELS = ("web", "app", "store")
 _US = 1_000_000.0
 
 
-def _rate(resp: float, impr: float, prior: float) -> float:
-    return (resp + PRIOR_WEIGHT * prior) / (impr + PRIOR_WEIGHT)
+def _rate(resp: float, impr: float, prior: float, weight: float = PRIOR_WEIGHT) -> float:
+    return (resp + weight * prior) / (impr + weight)
 
 
 @dataclass(frozen=True)
@@ -173,6 +177,52 @@ def _discount_lift(ev: _OfferEvents, model: VersionModel, prior: float) -> float
     )
 
 
+def _category_rates(ev: _OfferEvents, model: VersionModel, prior: float) -> dict[str, float]:
+    """The customer's smoothed response rate per category of the offers they were shown
+    (training joins each offer event to every category of the offer)."""
+    offers, inverse = np.unique(ev.offer, return_inverse=True)
+    resp = np.bincount(inverse, weights=ev.resp, minlength=offers.size)
+    impr = np.bincount(inverse, weights=ev.impr, minlength=offers.size)
+    catalog, position = model.catalog.offers, model.offer_table.position
+    totals: dict[str, list[float]] = {}
+    for k, offer in enumerate(offers.tolist()):
+        at = position.get(offer)
+        for cat in catalog[at].covered_categories if at is not None else ():
+            acc = totals.setdefault(cat, [0.0, 0.0])
+            acc[0] += float(resp[k])
+            acc[1] += float(impr[k])
+    return {c: _rate(r, i, prior, CATEGORY_PRIOR_WEIGHT) for c, (r, i) in totals.items()}
+
+
+def _category_items(h: History, age_us: F64, model: VersionModel) -> dict[str, float]:
+    """Distinct items the customer bought, or viewed or carted in the last recent_days,
+    per (known) category: the browsing the materialized history keeps."""
+    days = model.catalog.candidates.get("recent_days", RECENT_DAYS)
+    recent = h.mask(*BROWSE) & (age_us <= days * DAY_S * _US)
+    items = np.unique(h.item[(h.purchases | recent) & (h.item >= 0)])
+    counts: dict[str, float] = {}
+    for item in items.tolist():
+        cat = model.category_of[item]
+        if cat is not None:
+            counts[cat] = counts.get(cat, 0.0) + 1.0
+    return counts
+
+
+def _category_affinity(
+    rows: Sequence[OfferRow], rates: Mapping[str, float], counts: Mapping[str, float], prior: float
+) -> dict[str, F64]:
+    """Per offer, best over its categories: the customer's response rate to offers of
+    the category and the log share of their distinct items in it (as in training)."""
+    add_cat, add_all = SHARE_SMOOTHING
+    total = sum(counts.values()) + add_all
+    rate = [max((rates.get(c, prior) for c in r.covered_categories), default=prior) for r in rows]
+    best = [max((counts.get(c, 0.0) for c in r.covered_categories), default=0.0) for r in rows]
+    return {
+        "ca_rate": np.array(rate, dtype=np.float64),
+        "ca_log_share": np.log((np.array(best, dtype=np.float64) + add_cat) / total),
+    }
+
+
 def _affinity(
     model: VersionModel, user: npt.NDArray[np.float32] | None, rows: Sequence[OfferRow]
 ) -> F64:
@@ -234,4 +284,6 @@ def offer_features(  # noqa: PLR0917 (the positional signature callers use)
     cols["co_cat_share"] = _category_share(model, shares, at)
     cols["cf_affinity"] = _affinity(model, user, rows)
     cols["ir_max"] = _ir_max(model, item_scores, at)
+    rates, counts = _category_rates(ev, model, prior), _category_items(h, age_us, model)
+    cols |= _category_affinity(rows, rates, counts, prior)
     return cols
