@@ -248,9 +248,14 @@ def _ir_max(model: VersionModel, item_scores: Mapping[str, float] | None, offers
         by_item[at] = np.where(np.isnan(scores), -np.inf, scores)
         by_item[last] = -np.inf
     table = model.offer_table
-    best = np.full(len(model.catalog.offers), -np.inf)
-    np.maximum.at(best, table.pair_offer, by_item[table.pair_item])
-    out = best[offers]
+    start = table.item_start[offers]
+    lengths = table.item_start[offers + 1] - start
+    before = np.cumsum(lengths) - lengths  # where each offer's items begin in `flat`
+    flat = table.items_flat[np.repeat(start - before, lengths) + np.arange(lengths.sum())]
+    out = np.full(offers.size, -np.inf)
+    some = lengths > 0
+    if some.any():  # reduceat over each offer's run of items (empty runs skipped)
+        out[some] = np.maximum.reduceat(by_item[flat], before[some])
     return np.where(np.isneginf(out), NO_ITEM_SCORE, out)
 
 

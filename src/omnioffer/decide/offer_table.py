@@ -39,8 +39,8 @@ class OfferTable:
     open_to_all: BOOL  # no segment list
     in_segment: dict[str, BOOL]  # segment -> listed for it
     covering: dict[str, tuple[int, ...]]  # item id -> offers covering it
-    pair_offer: I64  # (offer, covered item index) pairs, for items the version knows
-    pair_item: I64
+    item_start: I64  # offer k's covered items (those the version knows) are
+    items_flat: I64  # items_flat[item_start[k] : item_start[k + 1]], as item indices
     in_category: dict[str, tuple[int, ...]]  # category -> offers covering it
     depth: F64  # discount depth: 1 deep, 0 shallow, NaN without a discount
     stats: dict[str, F64]  # of_* batch statistics, nulls filled as training does
@@ -65,8 +65,7 @@ class OfferTable:
             for cat in o.covered_categories:
                 in_category.setdefault(cat, []).append(k)
         channels = {c for o in offers for c in o.rate_channel}
-        pairs = [(k, item_index[i]) for k, o in enumerate(offers)
-                 for i in o.covered_items if i in item_index]  # fmt: skip
+        known = [[item_index[i] for i in o.covered_items if i in item_index] for o in offers]
         return cls(
             position={o.offer_id: k for k, o in enumerate(offers)},
             start=np.array([-np.inf if o.start is None else o.start for o in offers]),
@@ -77,8 +76,8 @@ class OfferTable:
             open_to_all=np.array([not o.segments for o in offers], dtype=np.bool_),
             in_segment=in_segment,
             covering={item: tuple(ks) for item, ks in covering.items()},
-            pair_offer=np.array([k for k, _ in pairs], dtype=np.int64),
-            pair_item=np.array([i for _, i in pairs], dtype=np.int64),
+            item_start=np.cumsum([0, *map(len, known)], dtype=np.int64),
+            items_flat=np.array([i for ks in known for i in ks], dtype=np.int64),
             in_category={cat: tuple(ks) for cat, ks in in_category.items()},
             depth=np.array([discount_depth(o.discount) for o in offers], dtype=np.float64),
             stats=_stats(offers, prior),
