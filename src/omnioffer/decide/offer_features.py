@@ -43,6 +43,7 @@ class _OfferEvents:
     purchase with an offer id is kept too: neither impression nor response)."""
 
     offer: npt.NDArray[np.str_]
+    at: I64  # the offer's position in the catalog, -1 when the version lacks it
     channel: npt.NDArray[np.str_]
     age_us: F64  # whole microseconds before now
     age_days: F64  # whole seconds before now, in days
@@ -51,11 +52,14 @@ class _OfferEvents:
     dismiss: F64
 
     @classmethod
-    def of(cls, h: History, age_us: F64, age_days: F64) -> _OfferEvents:
+    def of(cls, h: History, age_us: F64, age_days: F64, model: VersionModel) -> _OfferEvents:
         keep = np.array([o is not None for o in h.offer], dtype=np.bool_)
         kind = h.type[keep]
+        offers = [o for o in h.offer if o is not None]
+        position = model.offer_table.position
         return cls(
-            offer=np.array([o for o in h.offer if o is not None], dtype=np.str_),
+            offer=np.array(offers, dtype=np.str_),
+            at=np.array([position.get(o, -1) for o in offers], dtype=np.int64),
             channel=h.channel[keep],
             age_us=age_us[keep],
             age_days=age_days[keep],
@@ -133,13 +137,14 @@ def _covered_purchases(
     return {"co_qty": qty[offers], "co_days_since": np.where(np.isinf(since), NEVER, since)}
 
 
-def _category_share(model: VersionModel, shares: Mapping[str, float], offers: I64) -> F64:
-    """Per offer: the largest share among its covered categories (0 without any)."""
+def _best_of_categories(model: VersionModel, values: Mapping[str, float], offers: I64) -> F64:
+    """Per offer: the largest non-negative value among its covered categories (0 when
+    none of them has one)."""
     best = np.zeros(len(model.catalog.offers))
     in_category = model.offer_table.in_category
-    for cat, share in shares.items():
-        ks = in_category.get(cat, ())
-        best[list(ks)] = np.maximum(best[list(ks)], share)
+    for cat, value in values.items():
+        ks = list(in_category.get(cat, ()))
+        best[ks] = np.maximum(best[ks], value)
     return best[offers]
 
 
@@ -168,9 +173,7 @@ def _channel_mix(h: History) -> dict[str, float]:
 def _discount_lift(ev: _OfferEvents, model: VersionModel, prior: float) -> float:
     """Deep-discount minus shallow-discount response rate, both smoothed to the prior;
     0 without offer events, the same as training's fill."""
-    table = model.offer_table
-    at = np.array([table.position.get(o, -1) for o in ev.offer.tolist()], dtype=np.int64)
-    depth = np.where(at >= 0, table.depth[at], np.nan)  # unknown offers are in neither group
+    depth = np.where(ev.at >= 0, model.offer_table.depth[ev.at], np.nan)  # unknown: neither
     deep, shallow = depth == 1.0, depth == 0.0
     return _rate(float(ev.resp[deep].sum()), float(ev.impr[deep].sum()), prior) - _rate(
         float(ev.resp[shallow].sum()), float(ev.impr[shallow].sum()), prior
@@ -180,14 +183,14 @@ def _discount_lift(ev: _OfferEvents, model: VersionModel, prior: float) -> float
 def _category_rates(ev: _OfferEvents, model: VersionModel, prior: float) -> dict[str, float]:
     """The customer's smoothed response rate per category of the offers they were shown
     (training joins each offer event to every category of the offer)."""
-    offers, inverse = np.unique(ev.offer, return_inverse=True)
-    resp = np.bincount(inverse, weights=ev.resp, minlength=offers.size)
-    impr = np.bincount(inverse, weights=ev.impr, minlength=offers.size)
-    catalog, position = model.catalog.offers, model.offer_table.position
+    known = ev.at >= 0  # an offer the version lacks has no categories
+    at, inverse = np.unique(ev.at[known], return_inverse=True)
+    resp = np.bincount(inverse, weights=ev.resp[known], minlength=at.size)
+    impr = np.bincount(inverse, weights=ev.impr[known], minlength=at.size)
+    catalog = model.catalog.offers
     totals: dict[str, list[float]] = {}
-    for k, offer in enumerate(offers.tolist()):
-        at = position.get(offer)
-        for cat in catalog[at].covered_categories if at is not None else ():
+    for k, offer in enumerate(at.tolist()):
+        for cat in catalog[offer].covered_categories:
             acc = totals.setdefault(cat, [0.0, 0.0])
             acc[0] += float(resp[k])
             acc[1] += float(impr[k])
@@ -209,17 +212,23 @@ def _category_items(h: History, age_us: F64, model: VersionModel) -> dict[str, f
 
 
 def _category_affinity(
-    rows: Sequence[OfferRow], rates: Mapping[str, float], counts: Mapping[str, float], prior: float
+    model: VersionModel,
+    offers: I64,
+    rates: Mapping[str, float],
+    counts: Mapping[str, float],
+    prior: float,
 ) -> dict[str, F64]:
     """Per offer, best over its categories: the customer's response rate to offers of
     the category and the log share of their distinct items in it (as in training)."""
     add_cat, add_all = SHARE_SMOOTHING
     total = sum(counts.values()) + add_all
-    rate = [max((rates.get(c, prior) for c in r.covered_categories), default=prior) for r in rows]
-    best = [max((counts.get(c, 0.0) for c in r.covered_categories), default=0.0) for r in rows]
+    catalog = model.catalog.offers
+    rate = [max((rates.get(c, prior) for c in catalog[k].covered_categories), default=prior)
+            for k in offers.tolist()]  # fmt: skip
+    best = _best_of_categories(model, counts, offers)
     return {
         "ca_rate": np.array(rate, dtype=np.float64),
-        "ca_log_share": np.log((np.array(best, dtype=np.float64) + add_cat) / total),
+        "ca_log_share": np.log((best + add_cat) / total),
     }
 
 
@@ -271,7 +280,7 @@ def offer_features(  # noqa: PLR0917 (the positional signature callers use)
     rows = [model.catalog.offers[o] for o in offers]
     at = np.asarray(offers, dtype=np.int64)
     age_us, age_days = _ages(h)
-    ev = _OfferEvents.of(h, age_us, age_days)
+    ev = _OfferEvents.of(h, age_us, age_days, model)
     prior = model.catalog.prior
     shares = _category_shares(h, model)
     recent_us = RECENT_IMPRESSION_DAYS * DAY_S * _US  # training: timestamp >= cutoff - 7 d
@@ -286,9 +295,9 @@ def offer_features(  # noqa: PLR0917 (the positional signature callers use)
     cols |= _offer_table(model, at, channel)
     cols |= _fatigue(ev, rows)
     cols |= _covered_purchases(h, age_days, model, at)
-    cols["co_cat_share"] = _category_share(model, shares, at)
+    cols["co_cat_share"] = _best_of_categories(model, shares, at)
     cols["cf_affinity"] = _affinity(model, user, rows)
     cols["ir_max"] = _ir_max(model, item_scores, at)
     rates, counts = _category_rates(ev, model, prior), _category_items(h, age_us, model)
-    cols |= _category_affinity(rows, rates, counts, prior)
+    cols |= _category_affinity(model, at, rates, counts, prior)
     return cols
