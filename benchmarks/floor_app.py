@@ -9,14 +9,13 @@ does) and answers {"id": ..., "bytes": <value length or -1>}. Served like `omnio
 serve`: uvicorn, app factory, the same number of worker processes, uvloop/httptools
 only when installed, a redis.asyncio client per worker with a bounded pool.
 
-Like `omnioffer serve`, it applies `omnioffer.api.nodelay.patch_uvicorn_nodelay()`
-first (uvicorn with several workers leaves TCP_NODELAY off: uvicorn issue #3149).
+Served through `omnioffer.api.server.run_uvicorn`, exactly as `omnioffer serve` is
+(TCP_NODELAY patch, uvloop/httptools when installed).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +26,7 @@ import redis.asyncio as aioredis
 from litestar import Litestar, get
 from litestar.datastructures import State
 
-from omnioffer.api.nodelay import patch_uvicorn_nodelay
+from omnioffer.api.server import run_uvicorn
 
 URL_ENV, KEY_ENV = "FLOOR_REDIS_URL", "FLOOR_KEY"
 
@@ -62,8 +61,6 @@ def create_app() -> Litestar:
 
 
 def main() -> None:
-    import uvicorn
-
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8001)
@@ -72,20 +69,10 @@ def main() -> None:
     parser.add_argument("--key", required=True, help="key template with %%ID%%")
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args()
-    patch_uvicorn_nodelay()
     os.environ[URL_ENV], os.environ[KEY_ENV] = args.redis, args.key  # workers inherit them
-    have = importlib.util.find_spec
-    uvicorn.run(
-        "floor_app:create_app",
-        factory=True,
-        app_dir=str(Path(__file__).resolve().parent),
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        loop="uvloop" if have("uvloop") else "asyncio",
-        http="httptools" if have("httptools") else "h11",
-    )
+    run_uvicorn("floor_app:create_app", app_dir=str(Path(__file__).resolve().parent),
+                host=args.host, port=args.port, workers=args.workers,
+                log_level=args.log_level)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -57,18 +57,35 @@ def _worker_environment(settings: Settings) -> Iterator[None]:
 
 
 def run_server(settings: Settings) -> None:
-    """Serve until interrupted (blocking); uvloop/httptools are used when installed."""
+    """Serve until interrupted (blocking)."""
+    with _worker_environment(settings):
+        run_uvicorn(APP_FACTORY, host=settings.host, port=settings.port,
+                    workers=settings.workers, log_level=settings.log_level)  # fmt: skip
+
+
+def run_uvicorn(
+    factory: str,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    log_level: str,
+    app_dir: str | None = None,
+) -> None:
+    """uvicorn on an app factory as `omnioffer serve` runs it (benchmarks/floor_app.py
+    serves its floor through this too): the listener patched for TCP_NODELAY, and
+    uvloop/httptools when installed."""
     import uvicorn
 
     patch_uvicorn_nodelay()
-    with _worker_environment(settings):
-        uvicorn.run(
-            APP_FACTORY,
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_level=settings.log_level,
-            loop="uvloop" if _importable("uvloop") else "asyncio",
-            http="httptools" if _importable("httptools") else "h11",
-        )
+    uvicorn.run(
+        factory,
+        factory=True,
+        app_dir=app_dir,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        loop="uvloop" if _importable("uvloop") else "asyncio",
+        http="httptools" if _importable("httptools") else "h11",
+    )
