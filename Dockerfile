@@ -4,7 +4,8 @@
 # non-root user, and carries only the online runtime (no training extras).
 
 FROM python:3.11-slim AS build
-ENV UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/opt/venv UV_LINK_MODE=copy
+ENV UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/opt/venv UV_LINK_MODE=copy \
+    UV_COMPILE_BYTECODE=1
 WORKDIR /src
 RUN python3 -m pip install --no-cache-dir "uv==0.13.8"
 COPY pyproject.toml uv.lock README.md ./

@@ -18,6 +18,10 @@ from threadpoolctl import threadpool_limits
 
 FloatMatrix = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.int64]
+_BLOCK_CELLS = 16_000_000  # (users x items) scores per block product in score_pairs
+# score_pairs gathers factor rows per pair below one pair per this many (user, item)
+# cells: a gathered pair costs about as much as 300 cells of a BLAS product
+_PAIRS_PER_BLOCK_CELL = 300
 
 
 class ModelFitError(RuntimeError):
@@ -48,7 +52,25 @@ class CFModel:
         valid = (users >= 0) & (items >= 0)
         out = np.full(users.shape[0], np.nan, dtype=np.float32)
         u, i = users[valid], items[valid]
-        out[valid] = np.einsum("ij,ij->i", self.user_factors[u], self.item_factors[i])
+        distinct, row = np.unique(u, return_inverse=True)
+        n_items = self.item_factors.shape[0]
+        if u.size * _PAIRS_PER_BLOCK_CELL < distinct.size * n_items:
+            # few pairs per user (e.g. only the items an offer covers): gather both rows
+            out[valid] = np.einsum("ij,ij->i", self.user_factors[u], self.item_factors[i])
+            return out
+        # many pairs per user (a customer's candidates): one BLAS product per user
+        # against every item, then a gather; far cheaper than gathering two factor
+        # rows per pair. Users go in chunks so the (users x items) block stays bounded.
+        order = np.argsort(row, kind="stable")
+        ends = np.searchsorted(row[order], np.arange(distinct.size + 1))
+        step = max(1, _BLOCK_CELLS // max(n_items, 1))
+        scores = np.empty(u.size, dtype=np.float32)
+        for lo in range(0, distinct.size, step):
+            hi = min(lo + step, distinct.size)
+            block = self.user_factors[distinct[lo:hi]] @ self.item_factors.T
+            at = order[ends[lo] : ends[hi]]
+            scores[at] = block[row[at] - lo, i[at]]
+        out[valid] = scores
         return out
 
     def recommend(
@@ -62,25 +84,36 @@ class CFModel:
         n = min(n, self.item_factors.shape[0])
         ids = np.empty((users.size, n), dtype=np.int64)
         scores = np.empty((users.size, n), dtype=np.float32)
+        if n == 0:
+            return ids, scores
+        from implicit.cpu.topk import topk
+
+        # implicit's fused dot product + top-k: about 4x faster than numpy's
+        # argpartition over the (users x items) block, and it never holds the block
         for lo in range(0, users.size, chunk):
-            block = self.user_factors[users[lo : lo + chunk]] @ self.item_factors.T
-            top = np.argpartition(-block, n - 1, axis=1)[:, :n]
-            top_scores = np.take_along_axis(block, top, axis=1)
-            order = np.argsort(-top_scores, axis=1, kind="stable")
-            ids[lo : lo + chunk] = np.take_along_axis(top, order, axis=1)
-            scores[lo : lo + chunk] = np.take_along_axis(top_scores, order, axis=1)
+            top, top_scores = topk(
+                self.item_factors, self.user_factors[users[lo : lo + chunk]], n, num_threads=1
+            )
+            ids[lo : lo + chunk] = top
+            scores[lo : lo + chunk] = top_scores
         return ids, scores
 
     def similar_items(self, items: IntArray, n: int) -> IntArray:
         """Top-n most similar items (cosine on item factors) per item, itself excluded."""
         norms = np.linalg.norm(self.item_factors, axis=1, keepdims=True)
-        unit = self.item_factors / np.maximum(norms, 1e-9)
-        sims = unit[items] @ unit.T
-        sims[np.arange(items.size), items] = -np.inf
+        unit = np.ascontiguousarray(self.item_factors / np.maximum(norms, 1e-9))
         n = min(n, unit.shape[0] - 1)
-        top = np.argpartition(-sims, n - 1, axis=1)[:, :n]
-        order = np.argsort(-np.take_along_axis(sims, top, axis=1), axis=1, kind="stable")
-        return np.take_along_axis(top, order, axis=1)
+        if items.size == 0 or n <= 0:
+            return np.empty((items.size, max(n, 0)), dtype=np.int64)
+        from implicit.cpu.topk import topk
+
+        # the n + 1 best hold the item itself (unless ties push it out): drop it, or
+        # the last one when it is not there
+        top, _ = topk(unit, unit[items], n + 1, num_threads=1)
+        top = top.astype(np.int64)
+        self_at = top == items[:, None]
+        self_at[~self_at.any(axis=1), -1] = True
+        return top[~self_at].reshape(items.size, n)
 
 
 def fit_cf(matrix: sp.csr_matrix, config: CFConfig, *, threads: int = 0) -> CFModel:

@@ -129,14 +129,27 @@ def _item_ids(items: pl.LazyFrame) -> list[str]:
 
 def _labelled_features(
     groups: pl.DataFrame, purchases: pl.DataFrame, snap: Snapshot, config: ItemTaskConfig
-) -> tuple[pl.DataFrame, npt.NDArray[np.float32], npt.NDArray[np.int64]]:
-    cands = generate_candidates(groups, snap, config=config.candidates)
-    feats = build_item_features(cands, snap).sort(*GROUP_KEYS, "item_id")
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """The ranker's training rows: (feature matrix, labels, group ids), rows sorted by
+    group and item. Built a block of groups at a time (a row's features never depend on
+    other groups), so only the float32 matrix of every row is held, never the wide
+    feature frame of every row (gigabytes at 1M customers)."""
+    names = item_feature_names(snap.channels)
     bought = purchases.select(*GROUP_KEYS, "item_id").unique().with_columns(label=pl.lit(1.0))
-    feats = feats.join(bought, on=[*GROUP_KEYS, "item_id"], how="left", maintain_order="left")
-    labels = feats.get_column("label").fill_null(0.0).to_numpy().astype(np.float32)
-    gid = feats.select(pl.struct(GROUP_KEYS).rank("dense")).to_series().to_numpy().astype(np.int64)
-    return feats, labels, gid
+    xs, labels, gids, offset = [], [], [], 0
+    for lo in range(0, groups.height, CHUNK_GROUPS):
+        block = groups.slice(lo, CHUNK_GROUPS)
+        cands = generate_candidates(block, snap, config=config.candidates)
+        feats = build_item_features(cands, snap).sort(*GROUP_KEYS, "item_id")
+        feats = feats.join(bought, on=[*GROUP_KEYS, "item_id"], how="left", maintain_order="left")
+        labels.append(feats.get_column("label").fill_null(0.0).to_numpy().astype(np.float32))
+        rank = feats.select(pl.struct(GROUP_KEYS).rank("dense")).to_series().to_numpy()
+        gids.append(rank.astype(np.int64) + offset)
+        offset = int(gids[-1].max(initial=offset))
+        xs.append(feature_matrix(feats, names))
+    if not xs:
+        return np.empty((0, len(names)), np.float32), np.empty(0, np.float32), np.empty(0, np.int64)
+    return np.concatenate(xs), np.concatenate(labels), np.concatenate(gids)
 
 
 def run_items_task(
@@ -160,9 +173,11 @@ def run_items_task(
         resolved, items, split, config, channels=channels, purchases=val_purchases
     )
     names = item_feature_names(channels)
-    feats, labels, gid = _labelled_features(groups, val_purchases, val_snap, config)
-    booster = train_ranker(feature_matrix(feats, names), labels, gid, names, config.ranker)
-    log.info("item ranker: %d rows, %d trees", feats.height, booster.num_trees())
+    x, labels, gid = _labelled_features(groups, val_purchases, val_snap, config)
+    train_rows = x.shape[0]
+    booster = train_ranker(x, labels, gid, names, config.ranker)
+    del x, labels, gid  # free the training rows before the test snapshot is built
+    log.info("item ranker: %d rows, %d trees", train_rows, booster.num_trees())
 
     test_snap = make_snapshot(
         resolved, items, split.test_start, cf=cf, config=config, channels=channels
@@ -187,7 +202,7 @@ def run_items_task(
     recall = recall_from_hits(hits)
     board = score_rankings(_all_rankings(truth, test_snap, ranked_rows, oracle), truth)
     result = ItemTaskResult(
-        booster, names, cf, test_snap, val_snap, board, recall, feats.height, config
+        booster, names, cf, test_snap, val_snap, board, recall, train_rows, config
     )
     result.extra["parity_rows"] = _sample_rows(test_x, config.seed)
     return result
@@ -200,14 +215,14 @@ def _score_block(
     names: list[str],
     config: ItemTaskConfig,
     *,
-    only: pl.DataFrame | None = None,
+    covering: Covering | None = None,
 ) -> tuple[pl.DataFrame, npt.NDArray[np.float32], pl.DataFrame]:
     """Candidates of one block of groups, their feature matrix, and their ranker scores
-    (customer_key, channel, item_id, score); with `only`, the scores of just those
-    (customer_key, channel, item_id) candidates (a row's features never depend on the
+    (customer_key, channel, item_id, score); with `covering`, the scores of just the
+    candidates one of the group's offers covers (a row's features never depend on the
     other candidates, so its score is the same)."""
     cands = generate_candidates(block, snap, config=config.candidates)
-    wanted = cands if only is None else cands.join(only, on=[*GROUP_KEYS, "item_id"], how="semi")
+    wanted = cands if covering is None else covering.of(cands)
     feats = build_item_features(wanted, snap)
     x = feature_matrix(feats, names)
     rows = feats.select(*GROUP_KEYS, "item_id").with_columns(
@@ -263,17 +278,41 @@ def _all_rankings(
     return ranked
 
 
+@dataclass(frozen=True)
+class Covering:
+    """The offers of each group (customer_key, channel, offer_id) and the items each offer
+    covers (offer_id, item_id): which candidates an offer feature reads."""
+
+    offers: pl.DataFrame
+    pairs: pl.DataFrame
+
+    def of(self, cands: pl.DataFrame) -> pl.DataFrame:
+        """The candidates covered by one of their group's offers. Joined from the
+        candidates' side: a group has ~150 candidates, while its offers x their items
+        are thousands of rows."""
+        keys = [*GROUP_KEYS, "item_id"]
+        hit = (
+            cands.select(keys)
+            .join(self.pairs.select("offer_id", "item_id"), on="item_id")
+            .join(self.offers.select(*GROUP_KEYS, "offer_id"), on=[*GROUP_KEYS, "offer_id"],
+                  how="semi")
+        )  # fmt: skip
+        return cands.join(hit.select(keys), on=keys, how="semi", maintain_order="left")
+
+
 def item_ranker_scores(
-    groups: pl.DataFrame, snap: Snapshot, result: ItemTaskResult, only: pl.DataFrame | None = None
+    groups: pl.DataFrame,
+    snap: Snapshot,
+    result: ItemTaskResult,
+    covering: Covering | None = None,
 ) -> pl.DataFrame:
     """Item-ranker scores of each group's candidates (customer_key, channel, item_id, score),
-    a block of groups at a time so memory stays bounded; with `only` (customer_key,
-    channel, item_id), of just those candidates."""
+    a block of groups at a time so memory stays bounded; with `covering`, of just the
+    candidates the group's offers cover."""
     names, config = result.feature_names, result.config
-    wanted = None if only is None else only.select(*GROUP_KEYS, "item_id").unique()
     return pl.concat(
         _score_block(
-            groups.slice(lo, CHUNK_GROUPS), snap, result.booster, names, config, only=wanted
+            groups.slice(lo, CHUNK_GROUPS), snap, result.booster, names, config, covering=covering
         )[2]
         for lo in range(0, groups.height, CHUNK_GROUPS)
     )

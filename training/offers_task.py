@@ -18,7 +18,13 @@ import numpy.typing as npt
 import polars as pl
 
 from training.features.offer_features import RESPONSES, build_offer_features, offer_feature_names
-from training.items_task import CHUNK_GROUPS, ItemTaskResult, item_ranker_scores, make_snapshot
+from training.items_task import (
+    CHUNK_GROUPS,
+    Covering,
+    ItemTaskResult,
+    item_ranker_scores,
+    make_snapshot,
+)
 from training.prep.split import MIN_FEATURE_DAYS, TimeSplit
 from training.ranker import RankerConfig, score, train_ranker
 from training.rankings import GROUP_KEYS, Truth, ranked_matrix, sample_groups, window_truth
@@ -138,9 +144,8 @@ def _features(
     parts = []
     for lo in range(0, groups.height, CHUNK_GROUPS):
         block = groups.slice(lo, CHUNK_GROUPS)
-        covered = rows.join(block, on=GROUP_KEYS).join(pairs, on="offer_id")
-        scores = item_ranker_scores(block, snap, items, only=covered)  # all ir_max reads
         mine = rows.join(block, on=GROUP_KEYS)
+        scores = item_ranker_scores(block, snap, items, Covering(mine, pairs))  # ir_max reads
         recent = items.config.candidates.recent_days
         parts.append(build_offer_features(mine, snap, offers, pairs, scores, recent_days=recent))
     return pl.concat(parts).sort(ROW_KEYS)

@@ -17,7 +17,7 @@ import polars as pl
 from training.rankings import Truth
 
 log = logging.getLogger("omnioffer.train")
-CHUNK = 2_048
+CELLS = 16_000_000  # (customers x items) true scores held at once: ~128 MB per float64 array
 
 
 class OracleRanker:
@@ -31,11 +31,14 @@ class OracleRanker:
         item_ids = list(truth.item_index)
         customers = truth.groups.get_column("customer_key").to_list()
         out = np.empty((len(customers), k), dtype=np.int64)
-        for lo in range(0, len(customers), CHUNK):
-            scores = np.asarray(self.truth.item_scores(customers[lo : lo + CHUNK], item_ids))
+        # the truth's arithmetic makes several arrays of this shape: at 50k items (the
+        # 1M-customer data) a fixed 2,048 customers per chunk held gigabytes at once
+        chunk = max(1, CELLS // max(len(item_ids), 1))
+        for lo in range(0, len(customers), chunk):
+            scores = np.asarray(self.truth.item_scores(customers[lo : lo + chunk], item_ids))
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
             order = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1, kind="stable")
-            out[lo : lo + CHUNK] = np.take_along_axis(top, order, axis=1)
+            out[lo : lo + chunk] = np.take_along_axis(top, order, axis=1)
         return out
 
     def offer_column(self, rows: pl.DataFrame) -> pl.Series:

@@ -98,13 +98,17 @@ def train_ranker(
 
     train = dataset(~held)
     valid = dataset(held, train)
-    return lgb.train(
+    booster = lgb.train(
         config.params(),
         train,
         num_boost_round=config.max_rounds,
         valid_sets=[valid],
         callbacks=[lgb.early_stopping(config.early_stopping, verbose=False)],
     )
+    # the booster would otherwise keep both datasets (raw rows and bins) alive as long
+    # as it lives: about a gigabyte for the item ranker's rows at 1M customers
+    booster.free_dataset()
+    return booster
 
 
 def _useful_rows(

@@ -12,12 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from training.evaluate.metrics import hit_at_k, map_at_k, ndcg_at_k, recall_at_k
+from training.evaluate import Relevant, hit_at_k, map_at_k, ndcg_at_k, pack_relevant, recall_at_k
 from training.rankings import Truth
 
-MetricFn = Callable[
-    [npt.NDArray[np.int64], Sequence[npt.NDArray[np.int64]], int], npt.NDArray[np.float64]
-]
+MetricFn = Callable[[npt.NDArray[np.int64], Relevant, int], npt.NDArray[np.float64]]
 
 ITEM_METRICS: dict[str, tuple[MetricFn, int]] = {
     "ndcg@10": (ndcg_at_k, 10),
@@ -52,7 +50,7 @@ def _table(
     rows: npt.NDArray[np.int64],
     metrics: Mapping[str, tuple[MetricFn, int]],
 ) -> Table:
-    chosen = [relevant[i] for i in rows]
+    chosen = pack_relevant([relevant[i] for i in rows])  # flattened once, not per metric
     return {
         model: {
             name: float(np.mean(fn(matrix[rows], chosen, k))) if rows.size else 0.0

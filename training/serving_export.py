@@ -49,7 +49,8 @@ def write_serving(staging: Path, inputs: ServingInputs, cutoff: datetime) -> Non
     out.mkdir(parents=True, exist_ok=True)
     hist = inputs.events.filter(~pl.col("anonymous") & (pl.col("timestamp") < cutoff))
     cfg = inputs.candidates
-    history(hist, cutoff, cfg.recent_days).write_parquet(out / "history.parquet")
+    # streamed to the file: never the whole history in memory (2.5 GB at 1M customers)
+    history(hist, cutoff, cfg.recent_days).sink_parquet(out / "history.parquet")
     customers(inputs).write_parquet(out / "customers.parquet")
     inputs.identity.identifiers.select(
         "id_type", "id_value", pl.col("canonical_id").alias("customer_key")
@@ -79,25 +80,22 @@ def write_serving(staging: Path, inputs: ServingInputs, cutoff: datetime) -> Non
     (out / "serving.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
-def history(hist: pl.LazyFrame, cutoff: datetime, recent_days: int) -> pl.DataFrame:
-    """The compact per-customer event history online features are computed from."""
+def history(hist: pl.LazyFrame, cutoff: datetime, recent_days: int) -> pl.LazyFrame:
+    """The compact per-customer event history online features are computed from, in time
+    order (as the resolved events are). Not sorted by customer here, so it can be
+    streamed: the reader (`customer_batches`) groups it with a stable sort."""
     recent = pl.col("event_type").is_in(["view", "add_to_cart"]) & (
         pl.col("timestamp") >= cutoff - timedelta(days=recent_days)
     )
-    return (
-        hist.filter(pl.col("event_type").is_in(HISTORY_TYPES) | recent)
-        .select(
-            "customer_key",
-            (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("ts"),
-            "event_type",
-            "channel",
-            "item_id",
-            "offer_id",
-            "quantity",
-            "revenue",
-        )
-        .sort("customer_key", "ts", maintain_order=True)
-        .collect()
+    return hist.filter(pl.col("event_type").is_in(HISTORY_TYPES) | recent).select(
+        "customer_key",
+        (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("ts"),
+        "event_type",
+        "channel",
+        "item_id",
+        "offer_id",
+        "quantity",
+        "revenue",
     )
 
 

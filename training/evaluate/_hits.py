@@ -9,6 +9,7 @@ formulas stay readable.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeAlias
 
 import numpy as np
@@ -33,6 +34,22 @@ class CSRLike(Protocol):
 
 
 Relevant: TypeAlias = Sequence[npt.NDArray[np.integer[Any]]] | CSRLike
+
+
+@dataclass(frozen=True)
+class PackedRelevant:
+    """Relevant sets packed once as row offsets + ids (a CSRLike), for callers that score
+    many models and metrics on the same sets: each call then skips the per-user loop."""
+
+    indptr: IntVector
+    indices: IntVector
+
+
+def pack_relevant(relevant: Sequence[npt.NDArray[np.integer[Any]]]) -> PackedRelevant:
+    """Pack per-user id arrays (validated as `flatten_relevant` validates them)."""
+    users, items = flatten_relevant(relevant, len(relevant))
+    indptr = np.searchsorted(users, np.arange(len(relevant) + 1)).astype(np.int64)
+    return PackedRelevant(indptr, items)
 
 
 def flatten_relevant(relevant: Relevant, n_users: int) -> tuple[IntVector, IntVector]:

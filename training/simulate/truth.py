@@ -80,6 +80,8 @@ class Truth:
     folder: Path
     params: dict[str, Any]
     a: dict[str, Any]
+    # staple rows sorted by customer (positions, customers), made on first use
+    _staple_order: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
 
     def customer_index(self, customer_ids: Sequence[str]) -> npt.NDArray[np.int64]:
         idx = np.array([int(c[1:]) for c in customer_ids], dtype=np.int64)
@@ -115,8 +117,9 @@ class Truth:
         w = a["catalog_item_pop"][None, :] * np.exp(
             a["customer_user_vec"][c] @ a["catalog_item_vec"].T / np.sqrt(DIM)
         )
-        z = np.zeros((c.size, p_cat.shape[1]))
-        np.add.at(z.T, item_cat, w.T)
+        one_hot = np.zeros((item_cat.size, p_cat.shape[1]))
+        one_hot[np.arange(item_cat.size), item_cat] = 1.0
+        z = w @ one_hot  # per category sum of w (np.add.at over columns is ~10x slower)
         p_item = w / z[:, item_cat]
         rate = (
             a["customer_activity"][c]
@@ -126,11 +129,24 @@ class Truth:
             * active
         )
         scores = rate[:, None] * p_cat[:, item_cat] * p_item
-        sc, si, due = a["staple_cust"], a["staple_item"], a["staple_due"]
-        mine = np.isin(sc, c)
-        rows = np.searchsorted(c, sc[mine])  # c is sorted and unique
-        np.add.at(scores, (rows, si[mine]), STAPLE_KEEP * due[mine])
+        mine = self._staples_of(c)
+        rows = np.searchsorted(c, a["staple_cust"][mine])  # c is sorted and unique
+        np.add.at(scores, (rows, a["staple_item"][mine]), STAPLE_KEEP * a["staple_due"][mine])
         return scores
+
+    def _staples_of(self, c: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Row positions of the staples of customers `c` (sorted, unique). The staple rows
+        are sorted by customer once; an `isin` over all of them per chunk of customers
+        cost more than the chunk's own arithmetic at 1M customers."""
+        if self._staple_order is None:
+            order = np.argsort(self.a["staple_cust"], kind="stable")
+            self._staple_order = (order, self.a["staple_cust"][order])
+        order, by_customer = self._staple_order
+        lo = np.searchsorted(by_customer, c, side="left")
+        counts = np.searchsorted(by_customer, c, side="right") - lo
+        starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+        picked: npt.NDArray[np.int64] = order[np.arange(int(counts.sum())) + starts]
+        return picked
 
     def offer_scores(
         self, customer_ids: Sequence[str], offer_ids: Sequence[str], channel: str

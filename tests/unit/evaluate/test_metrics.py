@@ -14,6 +14,7 @@ from training.evaluate import (
     map_at_k,
     mean_metrics,
     ndcg_at_k,
+    pack_relevant,
     parse_metric,
     precision_at_k,
     recall_at_k,
@@ -188,3 +189,15 @@ def test_matches_slow_reference_on_random_data(k: int) -> None:
     assert np.allclose(recall_at_k(recommended, relevant, k), expected["rec"])
     assert np.allclose(map_at_k(recommended, relevant, k), expected["map"])
     assert np.allclose(ndcg_at_k(recommended, relevant, k), expected["ndcg"])
+
+
+@pytest.mark.parametrize("fn", ALL)
+def test_packed_relevant_sets_score_like_the_list_they_pack(fn) -> None:
+    rng = np.random.default_rng(5)
+    relevant = [rng.choice(40, rng.integers(1, 6), replace=False) for _ in range(200)]
+    recommended = rng.integers(-1, 40, size=(200, 12))
+    packed = pack_relevant(relevant)
+    assert packed.indptr[-1] == sum(r.size for r in relevant)
+    np.testing.assert_array_equal(fn(recommended, packed, 10), fn(recommended, relevant, 10))
+    with pytest.raises(ValueError, match="integers"):
+        pack_relevant([np.array([0.5])])

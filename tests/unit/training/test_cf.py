@@ -44,8 +44,53 @@ def test_score_pairs_matches_recommend_scores_and_handles_unknowns() -> None:
         cf.recommend(np.array([5]), 3)
 
 
+def test_recommend_is_the_exact_top_n_in_order_across_chunks() -> None:
+    rng = np.random.default_rng(3)
+    cf = CFModel(
+        rng.normal(size=(50, 6)).astype(np.float32), rng.normal(size=(30, 6)).astype(np.float32)
+    )
+    users = rng.permutation(50)[:23]
+    ids, scores = cf.recommend(users, 7, chunk=5)
+    full = cf.user_factors[users] @ cf.item_factors.T
+    np.testing.assert_array_equal(ids, np.argsort(-full, axis=1, kind="stable")[:, :7])
+    np.testing.assert_allclose(scores, np.take_along_axis(full, ids, axis=1), rtol=1e-5)
+    wide, _ = cf.recommend(users[:2], 99)  # n above the catalog: every item, once
+    assert wide.shape == (2, 30) and all(sorted(row) == list(range(30)) for row in wide)
+
+
+@pytest.mark.parametrize("per_user", [1, 40])  # the gather path and the block path
+def test_score_pairs_is_the_dot_product_of_each_pair(per_user: int) -> None:
+    # 400 items: one pair per user stays under the block threshold, 40 go over it
+    rng = np.random.default_rng(4)
+    cf = CFModel(
+        rng.normal(size=(60, 5)).astype(np.float32), rng.normal(size=(400, 5)).astype(np.float32)
+    )
+    users = np.repeat(rng.permutation(60), per_user)
+    items = rng.integers(0, 400, size=users.size)
+    users[::7], items[::5] = -1, -1
+    got = cf.score_pairs(users, items)
+    ok = (users >= 0) & (items >= 0)
+    expected = (cf.user_factors[users[ok]] * cf.item_factors[items[ok]]).sum(axis=1)
+    np.testing.assert_allclose(got[ok], expected, rtol=1e-5, atol=1e-6)
+    assert np.isnan(got[~ok]).all()
+
+
 def test_similar_items_exclude_the_item_itself() -> None:
     cf = fit_cf(_blocks(), CFConfig(factors=8, iterations=20), threads=1)
     similar = cf.similar_items(np.array([0, 1]), 5)
     assert 0 not in similar[0] and 1 not in similar[1]
     assert (similar[0] % 2 == 0).mean() >= 0.8
+
+
+def test_similar_items_are_the_exact_cosine_top_n_in_order() -> None:
+    rng = np.random.default_rng(6)
+    cf = CFModel(
+        rng.normal(size=(4, 8)).astype(np.float32), rng.normal(size=(120, 8)).astype(np.float32)
+    )
+    items = rng.integers(0, 120, size=30)
+    unit = cf.item_factors / np.linalg.norm(cf.item_factors, axis=1, keepdims=True)
+    sims = unit[items] @ unit.T
+    sims[np.arange(items.size), items] = -np.inf
+    expected = np.argsort(-sims, axis=1, kind="stable")[:, :9]
+    np.testing.assert_array_equal(cf.similar_items(items, 9), expected)
+    assert cf.similar_items(items, 500).shape == (30, 119)  # every other item, once

@@ -94,3 +94,27 @@ def test_interactions_never_see_the_cutoff_or_later() -> None:
         events.filter(pl.col("timestamp") < T0 + timedelta(days=8)), T0 + timedelta(days=8)
     )
     assert (inter.matrix != without.matrix).nnz == 0
+
+
+def test_interactions_do_not_depend_on_how_many_slices_aggregate_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from training.prep import interactions
+
+    rng = np.random.default_rng(2)
+    kinds = ["view", "add_to_cart", "purchase", "return"]
+    rows = [
+        (int(rng.integers(1, 60)), f"c{rng.integers(40)}", kinds[int(rng.integers(4))],
+         f"i{rng.integers(25)}", int(rng.integers(1, 3)))
+        for _ in range(600)
+    ]  # fmt: skip
+    events, cutoff = _events(rows), T0 + timedelta(days=61)
+    built = {}
+    for parts in (1, interactions.PARTS, 7):
+        monkeypatch.setattr(interactions, "PARTS", parts)
+        built[parts] = build_interactions(events, cutoff)
+    first = built[1]
+    assert first.matrix.nnz > 100  # most of the 40 x 25 cells, returns clipped
+    for other in built.values():
+        assert other.customers.ids == first.customers.ids and other.items.ids == first.items.ids
+        assert (other.matrix != first.matrix).nnz == 0
