@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +81,6 @@ class Truth:
     folder: Path
     params: dict[str, Any]
     a: dict[str, Any]
-    # staple rows sorted by customer (positions, customers), made on first use
-    _staple_order: tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]] | None = None
 
     def customer_index(self, customer_ids: Sequence[str]) -> npt.NDArray[np.int64]:
         idx = np.array([int(c[1:]) for c in customer_ids], dtype=np.int64)
@@ -117,9 +116,7 @@ class Truth:
         w = a["catalog_item_pop"][None, :] * np.exp(
             a["customer_user_vec"][c] @ a["catalog_item_vec"].T / np.sqrt(DIM)
         )
-        one_hot = np.zeros((item_cat.size, p_cat.shape[1]))
-        one_hot[np.arange(item_cat.size), item_cat] = 1.0
-        z = w @ one_hot  # per category sum of w (np.add.at over columns is ~10x slower)
+        z = w @ self._category_one_hot  # per category sum of w (np.add.at is ~10x slower)
         p_item = w / z[:, item_cat]
         rate = (
             a["customer_activity"][c]
@@ -134,14 +131,26 @@ class Truth:
         np.add.at(scores, (rows, a["staple_item"][mine]), STAPLE_KEEP * a["staple_due"][mine])
         return scores
 
+    @cached_property
+    def _category_one_hot(self) -> F64:
+        """items x categories, 1.0 where the item is in the category (made once, not per
+        chunk of customers)."""
+        item_cat = self.a["catalog_item_cat"]
+        one_hot = np.zeros((item_cat.size, self.a["customer_cat_logit"].shape[1]))
+        one_hot[np.arange(item_cat.size), item_cat] = 1.0
+        return one_hot
+
+    @cached_property
+    def _staples_by_customer(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """(positions, customers) of the staple rows, sorted by customer."""
+        order = np.argsort(self.a["staple_cust"], kind="stable")
+        return order, self.a["staple_cust"][order]
+
     def _staples_of(self, c: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Row positions of the staples of customers `c` (sorted, unique). The staple rows
         are sorted by customer once; an `isin` over all of them per chunk of customers
         cost more than the chunk's own arithmetic at 1M customers."""
-        if self._staple_order is None:
-            order = np.argsort(self.a["staple_cust"], kind="stable")
-            self._staple_order = (order, self.a["staple_cust"][order])
-        order, by_customer = self._staple_order
+        order, by_customer = self._staples_by_customer
         lo = np.searchsorted(by_customer, c, side="left")
         counts = np.searchsorted(by_customer, c, side="right") - lo
         starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
