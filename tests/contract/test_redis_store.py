@@ -150,3 +150,37 @@ def test_put_customers_cut_half_way_writes_nothing(
     aio.run(store.finish_version("v1", {}))
     (version,) = aio.run(store.list_versions())
     assert version.customers == 2
+
+
+def test_a_round_trip_cut_off_mid_reply_never_hands_its_replies_to_the_next_call(
+    redis_factory: RedisFactory, redis_url: str, aio: asyncio.Runner
+) -> None:
+    """A decision's write times out while Redis holds writes. The connection it was
+    waiting on must be dropped (by RedisStore or by redis-py's own cancellation
+    handling), or the next reads on the same one-connection pool would get the
+    write's stale OK/1/OK as their replies."""
+    import redis as sync_redis
+
+    store = redis_factory(max_connections=1)
+    batch = StoredEvent("e1", "c1", b"payload-1")
+    assert aio.run(store.ingest([batch])).accepted == ("e1",)
+    admin = sync_redis.Redis.from_url(redis_url)
+    try:
+        admin.client_pause(60_000, all=False)  # writes wait; reads and CLIENT go on
+
+        async def cut_off() -> None:
+            async with asyncio.timeout(0.2):
+                await store.remember_decision("d1", "c1", b"served")
+
+        try:
+            with pytest.raises(TimeoutError):
+                aio.run(cut_off())
+        finally:
+            admin.client_unpause()
+    finally:
+        admin.close()
+    record = aio.run(store.fetch_customer("v1", "c1"))
+    assert record.batch is None  # no version loaded: GET's own nil, not a stale reply
+    assert record.events == [b"payload-1"]
+    aio.run(store.remember_decision("d2", "c1", b"again"))
+    assert aio.run(store.recall_decision("d2")) == ("c1", b"again")

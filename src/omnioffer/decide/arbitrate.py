@@ -18,9 +18,10 @@ from omnioffer.decide.history import DAY_S, History
 from omnioffer.decide.policy import Policy
 
 FAVOURITE_SHARE = 0.15
+F64 = npt.NDArray[np.float64]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Ranked:
     offer: OfferRow
     propensity: float
@@ -47,21 +48,22 @@ class Signals:
         viewed: dict[str, tuple[str, float]] = {}
         bought_cats: dict[str, float] = {}
         since = h.now - policy.cart_days * DAY_S
-        for k in range(h.ts.size):
-            item, kind, ch = h.item_id[k], str(h.type[k]), str(h.channel[k])
+        columns = (h.item_id, h.type.tolist(), h.channel.tolist(), h.ts.tolist(),
+                   h.item.tolist(), h.qty.tolist())  # fmt: skip
+        for item, kind, ch, t, at, qty in zip(*columns, strict=True):
             if item is None:
                 continue
-            age = (h.now - float(h.ts[k])) / DAY_S
-            if kind == "add_to_cart" and h.ts[k] >= since:
+            age = (h.now - t) / DAY_S
+            if kind == "add_to_cart" and t >= since:
                 items[item] = ch
-            elif kind == "view" and h.ts[k] >= since:
+            elif kind == "view" and t >= since:
                 viewed[item] = (ch, age)
             elif kind == "purchase":
                 items.pop(item, None)  # bought since: no longer in the cart
                 bought[item] = (ch, age)
-                cat = model.category_of[h.item[k]] if h.item[k] >= 0 else None
+                cat = model.category_of[at] if at >= 0 else None
                 if cat is not None:
-                    bought_cats[cat] = bought_cats.get(cat, 0.0) + float(h.qty[k])
+                    bought_cats[cat] = bought_cats.get(cat, 0.0) + qty
         for item in cart:
             items.setdefault(item, "current")
         for item, ch in items.items():
@@ -99,6 +101,39 @@ def reasons(offer: OfferRow, signals: Signals, propensity: float, basis: str) ->
     return out
 
 
+@dataclass(frozen=True)
+class _Weights:
+    """Per-offer factors of one (version, policy), arrays aligned with catalog.offers."""
+
+    value: F64  # the offer's value, the policy's default where it has none
+    lever: F64
+    id_rank: npt.NDArray[np.int64]  # position of the offer id in sorted order (ties)
+
+
+_WEIGHTS: dict[tuple[int, int], tuple[VersionModel, Policy, _Weights]] = {}
+
+
+def _weights(model: VersionModel, policy: Policy) -> _Weights:
+    """Built once per (version, policy); the entry keeps both alive so ids stay unique."""
+    key = (id(model), id(policy))
+    found = _WEIGHTS.get(key)
+    if found is None:
+        offers = model.catalog.offers
+        ids = [o.offer_id for o in offers]
+        rank = np.empty(len(ids), dtype=np.int64)
+        rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
+        values = [policy.default_value if o.value is None else o.value for o in offers]
+        weights = _Weights(
+            value=np.array(values, dtype=np.float64),
+            lever=np.array([policy.levers.get(i, 1.0) for i in ids], dtype=np.float64),
+            id_rank=rank,
+        )
+        if len(_WEIGHTS) >= 8:  # old versions after hot switches: start over
+            _WEIGHTS.clear()
+        found = _WEIGHTS[key] = (model, policy, weights)
+    return found[2]
+
+
 def arbitrate(
     offers: Sequence[int],
     propensity: npt.NDArray[np.float32],
@@ -108,22 +143,26 @@ def arbitrate(
     policy: Policy,
     signals: Signals,
 ) -> list[Ranked]:
-    """Every offer by priority, best first, without reasons yet (see `explain`)."""
-    ranked = []
-    weight = policy.channel_weights.get(channel, 1.0)
-    in_cart = signals.cart.keys()
-    for idx, p in zip(offers, propensity.tolist(), strict=True):
-        offer = model.catalog.offers[idx]
-        value = offer.value if offer.value is not None else policy.default_value
-        lift = (
-            policy.cart_lift
-            if in_cart and not in_cart.isdisjoint(offer.covered_categories)
-            else 1.0
-        )
-        priority = p * value * policy.levers.get(offer.offer_id, 1.0) * weight * lift
-        ranked.append(Ranked(offer, p, value, priority, []))
-    ranked.sort(key=lambda r: (-r.priority, r.offer.offer_id))
-    return ranked
+    """Every offer by priority, best first (ties by offer id), without reasons yet (see
+    `explain`). The products are taken in the order of the formula, in float64."""
+    at = np.asarray(offers, dtype=np.int64)
+    w = _weights(model, policy)
+    lift = np.ones(len(model.catalog.offers))
+    in_category = model.offer_table.in_category
+    for cat in signals.cart:
+        lift[list(in_category.get(cat, ()))] = policy.cart_lift
+    p = np.asarray(propensity, dtype=np.float64)
+    weight = float(policy.channel_weights.get(channel, 1.0))
+    priority = p * w.value[at] * w.lever[at] * weight * lift[at]
+    order = np.lexsort((w.id_rank[at], -priority)).tolist()
+    rows, props, prios = model.catalog.offers, p.tolist(), priority.tolist()
+    default = policy.default_value
+    out = []
+    for k in order:
+        offer = rows[offers[k]]
+        value = offer.value if offer.value is not None else default
+        out.append(Ranked(offer, props[k], value, prios[k], []))
+    return out
 
 
 def explain(ranked: Sequence[Ranked], signals: Signals, basis: str = "model") -> list[Ranked]:

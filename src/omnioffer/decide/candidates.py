@@ -38,7 +38,8 @@ def als_top(model: VersionModel, user: npt.NDArray[np.float32] | None, n: int) -
     if user is None:
         return []
     rows = _top(model.cf_factors @ user, n)
-    return [int(i) for i in model.item_of_cf_row[rows]]
+    out: list[int] = model.item_of_cf_row[rows].tolist()
+    return out
 
 
 def history_top(h: History, model: VersionModel, n: int) -> list[int]:
@@ -61,6 +62,26 @@ def recent_top(h: History, n: int, days: int) -> list[int]:
     return sorted(last, key=lambda i: -last[i])[:n]
 
 
+SIMILAR_CACHE_MAX = 200_000  # (row, n) entries; past this the cache starts over
+
+
+def similar_to(model: VersionModel, row: int, n: int) -> list[int]:
+    """Item indices of the `n` CF rows most similar (cosine) to `row`, best first, never
+    `row` itself; at most every other item, as training's similar_items. Remembered per
+    version: the answer depends only on the version's factors, and the same seed items
+    come back for many customers."""
+    key = (row, n)
+    found = model.similar_cache.get(key)
+    if found is None:
+        sims = model.cf_unit @ model.cf_unit[row]
+        sims[row] = -np.inf
+        found = model.item_of_cf_row[_top(sims, min(n, sims.size - 1))].tolist()
+        if len(model.similar_cache) >= SIMILAR_CACHE_MAX:
+            model.similar_cache.clear()
+        model.similar_cache[key] = found
+    return found
+
+
 def related_top(h: History, model: VersionModel, seeds: int, n: int) -> list[int]:
     """Items most similar (cosine of CF factors) to the last `seeds` distinct purchases."""
     p = h.purchases & (h.item >= 0)
@@ -68,14 +89,11 @@ def related_top(h: History, model: VersionModel, seeds: int, n: int) -> list[int
     for item, t in zip(h.item[p].tolist(), h.ts[p].tolist(), strict=True):
         last[item] = max(last.get(item, t), t)
     out: list[int] = []
+    rows = model.cf_row_of_item
     for item in sorted(last, key=lambda i: -last[i])[:seeds]:
-        row = int(model.cf_row_of_item[item])
-        if row < 0:
-            continue
-        sims = model.cf_unit @ model.cf_unit[row]
-        sims[row] = -np.inf
-        # at most every other item, as training's similar_items: never the seed itself
-        out.extend(int(i) for i in model.item_of_cf_row[_top(sims, min(n, sims.size - 1))])
+        row = int(rows[item])
+        if row >= 0:
+            out.extend(similar_to(model, row, n))
     return out
 
 
@@ -92,16 +110,17 @@ def generate(
         "popular": model.popular,
         "popular_channel": model.popular_channel.get(channel, []),
     }
-    arrays = {name: np.asarray(ids, dtype=np.int64) for name, ids in lists.items()}
-    items = np.unique(np.concatenate(list(arrays.values())))
-    items = items[items >= 0]
+    # the union in plain Python: six lists of at most a hundred ids each, where numpy's
+    # per-call overhead would cost more than the work
+    ids = sorted({i for got in lists.values() for i in got if i >= 0})
+    at = {item: k for k, item in enumerate(ids)}
     sources = {}
-    for name, ids in arrays.items():
-        flags = np.zeros(items.size, dtype=np.bool_)
-        flags[np.searchsorted(items, ids[ids >= 0])] = True
+    for name, got in lists.items():
+        flags = np.zeros(len(ids), dtype=np.bool_)
+        flags[[at[i] for i in got if i >= 0]] = True
         sources[name] = flags
-    rank = np.full(items.size, np.nan)
-    als_ids = arrays["als"]
-    known = als_ids >= 0
-    rank[np.searchsorted(items, als_ids[known])] = np.flatnonzero(known) + 1.0
-    return Candidates(items, sources, rank)
+    rank = np.full(len(ids), np.nan)
+    for r, item in enumerate(als, start=1):  # a later duplicate wins, as numpy's scatter
+        if item >= 0:
+            rank[at[item]] = float(r)
+    return Candidates(np.array(ids, dtype=np.int64), sources, rank)

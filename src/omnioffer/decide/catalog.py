@@ -96,6 +96,11 @@ class VersionModel:
     popular_channel: dict[str, list[int]]  # the same per channel
     offer_index: dict[str, int] = field(default_factory=dict)
     channel_code: dict[str, int] = field(default_factory=dict)
+    n_categories: int = 0  # category codes are 0 .. n_categories - 1
+    # cf row -> items most similar to it (candidates.similar_to); filled as seeds come
+    similar_cache: dict[tuple[int, int], list[int]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> VersionModel:
@@ -144,6 +149,7 @@ class VersionModel:
             },
             offer_index={o: i for i, o in enumerate(catalog.offer_vocab)},
             channel_code={c: i for i, c in enumerate(catalog.channels)},
+            n_categories=len(codes),
         )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import msgspec
 import numpy as np
@@ -69,6 +70,9 @@ class History:
             out |= self.type == t
         return out
 
-    @property
+    @cached_property
     def purchases(self) -> npt.NDArray[np.bool_]:
-        return np.asarray(self.type == "purchase", dtype=np.bool_)
+        """Purchase events (read-only: computed once, shared by every feature stage)."""
+        out = np.asarray(self.type == "purchase", dtype=np.bool_)
+        out.setflags(write=False)
+        return out

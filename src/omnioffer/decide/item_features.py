@@ -6,6 +6,7 @@ the two on the same history); fills for "no history" are the same constants.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -61,68 +62,69 @@ def customer_stats(h: History, channels: Sequence[str]) -> dict[str, float]:
     rev = h.revenue[p]
     ratio = rev / h.qty[p]
     ratio = ratio[~np.isnan(ratio)]
+    at = np.flatnonzero(p).tolist()
+    bought_on = Counter(h.channel[p].tolist())
     return {
-        "cu_recency": float(h.age_days()[p].min()),
+        # the youngest purchase: the same float as the minimum of age_days() over them
+        "cu_recency": (h.now - float(h.ts[p].max())) / DAY_S,
         "cu_frequency": n,
         "cu_monetary": float(np.nansum(rev)),
-        "cu_distinct_items": float(len({h.item_id[i] for i in np.flatnonzero(p)})),
+        "cu_distinct_items": float(len({h.item_id[i] for i in at})),
         "cu_mean_price": float(ratio.mean()) if ratio.size else np.nan,
-        **{f"cu_share_{c}": float((h.channel[p] == c).sum() / n) for c in channels},
+        **{f"cu_share_{c}": bought_on[c] / n for c in channels},
     }
 
 
 _CI = ("ci_qty", "ci_n", "ci_days_since", "ci_interval", "ci_due")
 _CC = ("cc_qty", "cc_n", "cc_days_since", "cc_interval", "cc_due")
-_STAT_FILLS = (0.0, 0.0, NEVER, NEVER, -1.0)
+_STAT_FILLS = np.array([0.0, 0.0, NEVER, NEVER, -1.0])
 
 
-def _lookup(table: Mapping[int, tuple[float, ...]], keys: npt.NDArray[np.int64], width: int) -> F64:
-    """Rows of `table` for each key (NaN rows for keys it lacks), without a Python loop
-    over the keys: a customer's table has tens of entries, the keys are ~150 candidates."""
-    out = np.full((keys.size, width), np.nan)
-    if table and keys.size:
-        known = np.fromiter(table, dtype=np.int64, count=len(table))
-        order = np.argsort(known)
-        known = known[order]
-        rows = np.array(list(table.values()), dtype=np.float64).reshape(len(table), width)[order]
-        at = np.minimum(np.searchsorted(known, keys), known.size - 1)
-        hit = known[at] == keys
-        out[hit] = rows[at[hit]]
+def _rows(table: Mapping[int, tuple[float, ...]], at: Mapping[int, int], n: int, width: int) -> F64:
+    """Rows of `table` for the n candidates, candidate k being the key that `at` maps to k
+    (NaN rows for candidates the table lacks). A customer's table has tens of entries."""
+    out = np.full((n, width), np.nan)
+    for key, row in table.items():
+        k = at.get(key)
+        if k is not None:
+            out[k] = row
     return out
 
 
 def _stat_columns(names: Sequence[str], rows: F64) -> dict[str, F64]:
     """Columns from per-candidate stat rows, "no history" (NaN) filled like training."""
-    return {
-        name: _fill(rows[:, j], fill)
-        for j, (name, fill) in enumerate(zip(names, _STAT_FILLS, strict=True))
-    }
+    filled = np.where(np.isnan(rows), _STAT_FILLS, rows)
+    return {name: filled[:, j] for j, name in enumerate(names)}
 
 
 def _recent_views(h: History) -> dict[int, tuple[float, float, float]]:
     """Per item: (views, carts, days since seen) in the last RECENT_DAYS."""
     out: dict[int, tuple[float, float, float]] = {}
-    since = h.now - RECENT_DAYS * DAY_S
-    for k in np.flatnonzero(h.mask("view", "add_to_cart") & (h.ts >= since) & (h.item >= 0)):
-        item, kind, age = int(h.item[k]), str(h.type[k]), (h.now - float(h.ts[k])) / DAY_S
+    m = h.mask("view", "add_to_cart") & (h.ts >= h.now - RECENT_DAYS * DAY_S) & (h.item >= 0)
+    for item, kind, t in zip(h.item[m].tolist(), h.type[m].tolist(), h.ts[m].tolist(),
+                             strict=True):  # fmt: skip
+        age = (h.now - t) / DAY_S
         v, c, a = out.get(item, (0.0, 0.0, np.inf))
         out[item] = (v + (kind == "view"), c + (kind == "add_to_cart"), min(a, age))
     return out
 
 
-def _item_history(h: History, items: npt.NDArray[np.int64], channel: str) -> dict[str, F64]:
+def _item_history(h: History, at: Mapping[int, int], n: int, channel: str) -> dict[str, F64]:
     p = h.purchases & (h.item >= 0)
-    stats = purchase_stats(h.ts[p], h.qty[p], h.item[p], h.now)
-    cols = _stat_columns(_CI, _lookup(stats, items, 5))
-    seen = _lookup(_recent_views(h), items, 3)
+    item = h.item[p]
+    cols = _stat_columns(_CI, _rows(purchase_stats(h.ts[p], h.qty[p], item, h.now), at, n, 5))
+    seen = _rows(_recent_views(h), at, n, 3)
     cols["ci_views_recent"] = _fill(seen[:, 0], 0.0)
     cols["ci_carts_recent"] = _fill(seen[:, 1], 0.0)
     cols["ci_days_since_seen"] = _fill(seen[:, 2], NEVER)
     # the channel of the item's last purchase (history is in time order: later wins)
-    last = {int(i): float(c == channel) for i, c in zip(h.item[p], h.channel[p], strict=True)}
-    cols["ci_same_channel"] = _fill(
-        _lookup({i: (v,) for i, v in last.items()}, items, 1)[:, 0], 0.0
-    )
+    last = dict(zip(item.tolist(), h.channel[p].tolist(), strict=True))
+    same = np.zeros(n)
+    for key, ch in last.items():
+        k = at.get(key)
+        if k is not None:
+            same[k] = float(ch == channel)
+    cols["ci_same_channel"] = same
     return cols
 
 
@@ -133,9 +135,13 @@ def _category_history(
     known = h.item[p]
     keys = np.where(known >= 0, model.category_code[np.maximum(known, 0)], -1)
     stats = purchase_stats(h.ts[p], h.qty[p], keys, h.now)
-    stats.pop(-1, None)  # purchases without a category match no candidate
     total = float(h.qty[p].sum())
-    rows = _lookup(stats, model.category_code[items], 5)
+    # one row per category code, the last (code -1: no category) left NaN
+    table = np.full((model.n_categories + 1, 5), np.nan)
+    for code, row in stats.items():
+        if code >= 0:  # purchases without a category match no candidate
+            table[code] = row
+    rows = table[model.category_code[items]]
     cols = _stat_columns(_CC, rows)
     cols["cc_share"] = _fill(rows[:, 0] / total, 0.0) if total else np.zeros(items.size)
     return cols
@@ -160,7 +166,8 @@ def item_features(
     cols["als_rank"] = _fill(cands.als_rank, 1_000.0)
     for s in SOURCES:
         cols[f"src_{s}"] = cands.sources[s].astype(np.float64)
-    cols |= _item_history(h, items, channel)
+    at = {item: k for k, item in enumerate(items.tolist())}
+    cols |= _item_history(h, at, items.size, channel)
     cols |= _category_history(h, model, items)
     for name in ITEM_STATS:
         cols[name] = model.stats[name][items]

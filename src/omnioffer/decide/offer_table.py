@@ -42,6 +42,7 @@ class OfferTable:
     item_start: I64  # offer k's covered items (those the version knows) are
     items_flat: I64  # items_flat[item_start[k] : item_start[k + 1]], as item indices
     in_category: dict[str, tuple[int, ...]]  # category -> offers covering it
+    known_items: tuple[tuple[int, ...], ...]  # offer k -> its covered items, as item indices
     depth: F64  # discount depth: 1 deep, 0 shallow, NaN without a discount
     stats: dict[str, F64]  # of_* batch statistics, nulls filled as training does
     rate_channel: dict[str, F64]  # channel -> of_rate_channel, nulls filled
@@ -79,6 +80,7 @@ class OfferTable:
             item_start=np.cumsum([0, *map(len, known)], dtype=np.int64),
             items_flat=np.array([i for ks in known for i in ks], dtype=np.int64),
             in_category={cat: tuple(ks) for cat, ks in in_category.items()},
+            known_items=tuple(tuple(ks) for ks in known),
             depth=np.array([discount_depth(o.discount) for o in offers], dtype=np.float64),
             stats=_stats(offers, prior),
             rate_channel={
@@ -100,6 +102,13 @@ class OfferTable:
         ok &= (self.start <= now) & (now <= self.end)
         seg = none if segment is None else self.in_segment.get(segment, none)
         return ok & (self.open_to_all | seg)
+
+    def items_of(self, offers: Sequence[int]) -> set[int]:
+        """Indices of the items (those the version knows) the given offers cover."""
+        out: set[int] = set()
+        for k in offers:
+            out.update(self.known_items[k])
+        return out
 
     def touched(self, offer_ids: set[str], items: set[str]) -> set[int]:
         """Positions of these offers and of every offer covering one of these items."""

@@ -7,6 +7,7 @@ The features come from the same History the rules read, so real-time events
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,8 +41,28 @@ def _matrix(cols: Mapping[str, npt.NDArray[np.float64]], scorer: OnnxScorer) -> 
     return np.ascontiguousarray(np.array([cols[n] for n in scorer.feature_names], np.float32).T)
 
 
-def score_items(model: ActiveModel, h: History, user: F32 | None, channel: str) -> ItemScores:
+def _only(cands: Candidates, items: AbstractSet[int]) -> Candidates:
+    """The candidates among `items` (same order, same sources and ALS ranks)."""
+    mine = cands.items.tolist()
+    keep = np.fromiter((i in items for i in mine), dtype=np.bool_, count=len(mine))
+    sources = {name: flags[keep] for name, flags in cands.sources.items()}
+    return Candidates(cands.items[keep], sources, cands.als_rank[keep])
+
+
+def score_items(
+    model: ActiveModel,
+    h: History,
+    user: F32 | None,
+    channel: str,
+    *,
+    only: AbstractSet[int] | None = None,
+) -> ItemScores:
+    """The item ranker's scores of the customer's candidates on `channel`; with `only`,
+    of the candidates among those item indices. A candidate's features depend on it
+    alone, so its score is the same either way."""
     cands = generate(h, model.data, user, channel)
+    if only is not None:
+        cands = _only(cands, only)
     if cands.items.size == 0:
         return ItemScores(cands, np.empty(0, dtype=np.float32))
     cols = item_features(h, model.data, user, cands, channel)

@@ -56,10 +56,10 @@ class Contacts:
         redeemed: set[str] = set()
         dismiss: dict[str, float] = {}
         bought: dict[str, float] = {}
-        for k in range(h.ts.size):
-            kind, t, offer = str(h.type[k]), float(h.ts[k]), h.offer[k]
-            if kind == "purchase" and h.item_id[k] is not None:
-                bought[h.item_id[k] or ""] = t
+        for kind, t, offer, item in zip(h.type.tolist(), h.ts.tolist(), h.offer, h.item_id,
+                                        strict=True):  # fmt: skip
+            if kind == "purchase" and item is not None:
+                bought[item] = t
             if offer is None:
                 continue
             if kind == "offer_impression":

@@ -102,7 +102,6 @@ class DecisionService:
 
     async def _context(self, who: Who) -> Context:
         model, now = await self._model(), self.clock()
-        empty = History.build([], model.data, now)
         nobody = Customer(None, {})
         try:
             # asyncio.timeout, not wait_for: no extra task per call on the hot path
@@ -112,6 +111,7 @@ class DecisionService:
                 record = await self.store.fetch_customer(model.name, cid)
         except (StoreUnavailable, TimeoutError) as exc:
             log.warning("store unavailable, serving the fallback: %s", exc)
+            empty = History.build([], model.data, now)
             return Context(model, who.customer_id, empty, nobody, None, "store_unavailable")
         batch = decode_batch(record.batch) if record.batch else None
         events = (batch.events if batch else []) + [decode_event(p) for p in record.events]
@@ -130,9 +130,8 @@ class DecisionService:
         model, h = ctx.model, ctx.history
         offers, _ = candidate_offers(model.data, h, channel, ctx.who, self.policy)
         if ctx.fallback is None:
-            items = score_items(model, h, ctx.user, channel)
             basis = "model"
-            propensity = offer_propensity(model, h, ctx.user, offers, channel=channel, items=items)
+            propensity = self._propensity(ctx, offers, channel)
         else:
             propensity = fallback.popular_propensity(model.data, offers, channel)
             basis = f"popular on {channel}"
@@ -156,6 +155,16 @@ class DecisionService:
         return DecisionResponse(decision_id=decision_id, customer_id=ctx.customer_id,
                                 channel=channel, model_version=model.name, offers=out,
                                 fallback=ctx.fallback)  # fmt: skip
+
+    @staticmethod
+    def _propensity(ctx: Context, offers: list[int], channel: str) -> F32:
+        if not offers:  # nothing to score: skip the item ranker too
+            return np.empty(0, dtype=np.float32)
+        model, h = ctx.model, ctx.history
+        # offers only read the scores of the items they cover: score just those
+        covered = model.data.offer_table.items_of(offers)
+        items = score_items(model, h, ctx.user, channel, only=covered)
+        return offer_propensity(model, h, ctx.user, offers, channel=channel, items=items)
 
     async def _remember(self, decision_id: str, cid: str, served: Served) -> None:
         payload = msgspec.msgpack.encode(served)

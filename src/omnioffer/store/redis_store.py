@@ -214,13 +214,31 @@ class RedisStore:
         return None if raw is None else _blob(raw)
 
     # --- per request -------------------------------------------------------------
+    async def _round_trip(self, *commands: tuple[str | bytes | int, ...]) -> list[Any]:
+        """Several commands in one write and one read on one pooled connection: what a
+        non-transactional pipeline does, without its per-call bookkeeping (a decision
+        makes two of these). Any failure, a cancelled wait included, drops the
+        connection, so a reply left unread can never reach its next user."""
+        pool = self._r.connection_pool
+        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
+        done = False
+        try:
+            await conn.send_packed_command(conn.pack_commands(commands))
+            replies = [await conn.read_response() for _ in commands]
+            done = True
+            return replies
+        finally:
+            if not done:
+                await conn.disconnect()
+            await pool.release(conn)
+
     async def fetch_customer(self, version: str, customer_id: str) -> CustomerRecord:
-        pipe = self._r.pipeline(transaction=False)
-        pipe.get(keys.customer_batch(version, customer_id))
-        pipe.lrange(keys.customer_events(customer_id), 0, -1)
-        pipe.get(keys.customer_last_decision(customer_id))
         async with self._guard("fetch_customer"):
-            batch, events, last = await pipe.execute()
+            batch, events, last = await self._round_trip(
+                ("GET", keys.customer_batch(version, customer_id)),
+                ("LRANGE", keys.customer_events(customer_id), 0, -1),
+                ("GET", keys.customer_last_decision(customer_id)),
+            )
         return CustomerRecord(batch=batch, events=list(events), last_decision=last)
 
     async def resolve(self, id_type: str, id_value: str) -> str | None:
@@ -277,12 +295,13 @@ class RedisStore:
 
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
         key, ttl = keys.decision(decision_id), self.limits.decision_ttl_s
-        pipe = self._r.pipeline(transaction=False)  # two hash slots: no MULTI on a cluster
-        pipe.hset(key, mapping={"c": keys.check_id(customer_id, "customer id"), "p": payload})
-        pipe.expire(key, ttl)
-        pipe.set(keys.customer_last_decision(customer_id), payload, ex=ttl)
-        async with self._guard("remember_decision"):
-            await pipe.execute()
+        cid = keys.check_id(customer_id, "customer id")
+        async with self._guard("remember_decision"):  # two hash slots: no MULTI on a cluster
+            await self._round_trip(
+                ("HSET", key, "c", cid, "p", payload),
+                ("EXPIRE", key, ttl),
+                ("SET", keys.customer_last_decision(customer_id), payload, "EX", ttl),
+            )
 
     async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None:
         async with self._guard("recall_decision"):
