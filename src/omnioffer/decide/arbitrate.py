@@ -105,33 +105,29 @@ def reasons(offer: OfferRow, signals: Signals, propensity: float, basis: str) ->
 class _Weights:
     """Per-offer factors of one (version, policy), arrays aligned with catalog.offers."""
 
+    policy: Policy  # held, so the id keying this entry stays its own
     value: F64  # the offer's value, the policy's default where it has none
     lever: F64
     id_rank: npt.NDArray[np.int64]  # position of the offer id in sorted order (ties)
 
-
-_WEIGHTS: dict[tuple[int, int], tuple[VersionModel, Policy, _Weights]] = {}
-
-
-def _weights(model: VersionModel, policy: Policy) -> _Weights:
-    """Built once per (version, policy); the entry keeps both alive so ids stay unique."""
-    key = (id(model), id(policy))
-    found = _WEIGHTS.get(key)
-    if found is None:
+    @classmethod
+    def of(cls, model: VersionModel, policy: Policy) -> _Weights:
         offers = model.catalog.offers
         ids = [o.offer_id for o in offers]
         rank = np.empty(len(ids), dtype=np.int64)
         rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
         values = [policy.default_value if o.value is None else o.value for o in offers]
-        weights = _Weights(
+        return cls(
+            policy=policy,
             value=np.array(values, dtype=np.float64),
             lever=np.array([policy.levers.get(i, 1.0) for i in ids], dtype=np.float64),
             id_rank=rank,
         )
-        if len(_WEIGHTS) >= 8:  # old versions after hot switches: start over
-            _WEIGHTS.clear()
-        found = _WEIGHTS[key] = (model, policy, weights)
-    return found[2]
+
+
+def _weights(model: VersionModel, policy: Policy) -> _Weights:
+    """Built once per (loaded version, policy) and kept with the version."""
+    return model.derived((_Weights, id(policy)), lambda: _Weights.of(model, policy))
 
 
 def arbitrate(

@@ -65,6 +65,13 @@ def recent_top(h: History, n: int, days: int) -> list[int]:
 SIMILAR_CACHE_MAX = 200_000  # (row, n) entries; past this the cache starts over
 
 
+def cosines(model: VersionModel, row: int) -> npt.NDArray[np.float32]:
+    """Cosine of CF row `row` with every CF row; -inf for the row itself."""
+    sims: npt.NDArray[np.float32] = model.cf_unit @ model.cf_unit[row]
+    sims[row] = -np.inf
+    return sims
+
+
 def similar_to(model: VersionModel, row: int, n: int) -> list[int]:
     """Item indices of the `n` CF rows most similar (cosine) to `row`, best first, never
     `row` itself; at most every other item, as training's similar_items. Remembered per
@@ -73,8 +80,7 @@ def similar_to(model: VersionModel, row: int, n: int) -> list[int]:
     key = (row, n)
     found = model.similar_cache.get(key)
     if found is None:
-        sims = model.cf_unit @ model.cf_unit[row]
-        sims[row] = -np.inf
+        sims = cosines(model, row)
         found = model.item_of_cf_row[_top(sims, min(n, sims.size - 1))].tolist()
         if len(model.similar_cache) >= SIMILAR_CACHE_MAX:
             model.similar_cache.clear()

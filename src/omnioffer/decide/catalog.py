@@ -6,7 +6,9 @@ by each worker as numpy arrays; per-request work then only indexes into them.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 import msgspec
 import numpy as np
@@ -17,6 +19,7 @@ from omnioffer.decide.offer_table import OfferTable
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+T = TypeVar("T")
 
 
 class OfferRow(msgspec.Struct, kw_only=True):
@@ -101,6 +104,15 @@ class VersionModel:
     similar_cache: dict[tuple[int, int], list[int]] = field(
         default_factory=dict, repr=False, compare=False
     )
+    _derived: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, key: Hashable, build: Callable[[], T]) -> T:
+        """`build()`, made on first use and kept as long as this loaded version: for
+        tables the decision stages derive from the version alone (a loaded version is
+        never modified)."""
+        if key not in self._derived:
+            self._derived[key] = build()
+        return cast(T, self._derived[key])
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> VersionModel:

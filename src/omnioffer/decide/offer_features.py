@@ -11,16 +11,15 @@ offers, so the per-call work avoids many small numpy calls on tiny arrays: one
 plain-Python pass over the events summarises the customer (`_Scan`), per-offer values
 are set only for the offers those events touch (every other offer keeps the fill), and
 what depends on the model alone (batch statistics per channel, tables of each offer's
-items and categories) is derived once per VersionModel (`_Prepared`, cached while the
-model lives).
+items and categories) is derived once per loaded version (`_Prepared`, kept by
+`VersionModel.derived`).
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise, repeat
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -107,8 +106,7 @@ class _Prepared:
         vocab_row = np.array(
             [model.offer_index.get(o.offer_id, -1) for o in catalog.offers], dtype=np.int64
         )
-        start = table.item_start.tolist()
-        items = [table.items_flat[a:b].tolist() for a, b in pairwise(start)]
+        items = table.known_items
         widest = max(map(len, items), default=0)
         n_items = len(catalog.item_ids)
         runs = np.flatnonzero(np.diff(table.item_start) > 0)
@@ -152,30 +150,9 @@ def _padded(rows: Sequence[Sequence[int]], pad: int) -> I64:
     return out.reshape(len(rows), width)
 
 
-_PREPARED: dict[int, tuple[weakref.ref[VersionModel], _Prepared]] = {}
-
-
 def _prepared(model: VersionModel) -> _Prepared:
-    """The model's _Prepared, built on its first call and dropped when it is freed
-    (VersionModel is not hashable, hence the id and the weak reference)."""
-    key = id(model)
-    found = _PREPARED.get(key)
-    if found is not None and found[0]() is model:
-        return found[1]
-    prepared = _Prepared.of(model)
-    _PREPARED[key] = (weakref.ref(model, _forget(key)), prepared)
-    return prepared
-
-
-def _forget(key: int) -> Callable[[weakref.ref[VersionModel]], None]:
-    """The callback dropping a freed model's entry (and no later model's with its id)."""
-
-    def drop(ref: weakref.ref[VersionModel]) -> None:
-        found = _PREPARED.get(key)
-        if found is not None and found[0] is ref:
-            del _PREPARED[key]
-
-    return drop
+    """The model's _Prepared, built on its first call and kept with the model."""
+    return model.derived(_Prepared, lambda: _Prepared.of(model))
 
 
 class _Tally:
@@ -489,19 +466,11 @@ def offer_features(  # noqa: PLR0917 (the positional signature callers use)
     scalars = np.array(_customer(scan, model, prep, channel), dtype=np.float64)
     cols = dict(zip(SCALARS, np.repeat(scalars[:, None], at.size, axis=1), strict=True))
     cols.update(zip(prep.names, _per_offer(scan, model, prep, channel, at), strict=True))
-    counts = _category_items(scan, model)
-    share, count, rate = _best_of_categories(
-        prep,
-        at,
-        [
-            (_category_shares(scan, model), 0.0, 0.0),
-            (counts, 0.0, 0.0),
-            (_category_rates(scan, prep, prior), prior, -np.inf),
-        ],
+    (cols["co_cat_share"],) = _best_of_categories(
+        prep, at, [(_category_shares(scan, model), 0.0, 0.0)]
     )
-    cols["co_cat_share"] = share
     cols["cf_affinity"] = _affinity(model, prep, user, at)
     cols["ir_max"] = _ir_max(model, prep, item_scores, at)
-    cols["ca_rate"] = rate
-    cols["ca_log_share"] = _log_share(count, counts)
+    rates, counts = _category_rates(scan, prep, prior), _category_items(scan, model)
+    cols |= _category_affinity(model, at, rates, counts, prior)
     return cols

@@ -36,6 +36,7 @@ from omnioffer.api.schemas import (
 )
 from omnioffer.decide import fallback
 from omnioffer.decide.arbitrate import Signals, arbitrate, diverse, explain
+from omnioffer.decide.candidates import cosines
 from omnioffer.decide.conversation import Served, decode_served, events_marker, keep_top
 from omnioffer.decide.events import anonymous_id, check_who, to_stored
 from omnioffer.decide.history import History
@@ -206,8 +207,7 @@ class DecisionService:
         row = -1 if idx is None else int(model.cf_row_of_item[idx])
         if row < 0:
             raise NotFound(f"item {item_id!r} is unknown to model version {model.catalog.version}")
-        sims = model.cf_unit @ model.cf_unit[row]
-        sims[row] = -np.inf
+        sims = cosines(model, row)
         top = np.argsort(-sims, kind="stable")[:k]
         ids = model.catalog.item_ids
         items = [

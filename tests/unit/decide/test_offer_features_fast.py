@@ -10,6 +10,7 @@ serving another).
 from __future__ import annotations
 
 import gc
+import weakref
 
 import numpy as np
 import numpy.typing as npt
@@ -100,8 +101,8 @@ def test_each_model_gets_its_own_tables_and_frees_them() -> None:
     assert offer_features(h, first, None, [0], "web", None)["of_value"].tolist() == [1.0]
     assert offer_features(h, second, None, [0], "web", None)["of_value"].tolist() == [2.0]
     assert offer_features(h, first, None, [0], "web", None)["of_value"].tolist() == [1.0]
-    key = id(second)
-    assert key in of._PREPARED
+    tables = weakref.ref(of._prepared(second))
+    assert tables() is not None
     del second
     gc.collect()
-    assert key not in of._PREPARED
+    assert tables() is None
