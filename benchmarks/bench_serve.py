@@ -204,7 +204,7 @@ def profile(
 PROFILE_CATEGORIES = (
     ("idle: waiting in epoll", r"^(EpollSelector\.)?select \(selectors"),
     ("ONNX Runtime", r"onnxruntime"),
-    ("redis-py client (pack, parse, pool)", r"\(redis/"),
+    ("Redis client (redis_wire, redis-py)", r"\(redis/|redis_wire|redis_store\.py"),
     ("prometheus metrics + middleware", r"prometheus_client|\(metrics\.py"),
     ("offer features", r"offer_features\.py"),
     ("item features", r"item_features\.py"),

@@ -7,6 +7,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -38,16 +39,20 @@ def _answers_ping(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.2) as sock:
             sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
+            return sock.recv(16).startswith((b"+PONG", b"-NOAUTH"))  # up, with a password
     except OSError:
         return False
 
 
 class RedisServer:
-    """redis-server without persistence in its own temp dir; start() waits for PING."""
+    """redis-server without persistence in its own temp dir; start() waits for PING.
 
-    def __init__(self, port: int | None = None) -> None:
+    `extra_args` go to redis-server as they are (e.g. "--requirepass", "pw").
+    """
+
+    def __init__(self, port: int | None = None, extra_args: Sequence[str] = ()) -> None:
         self.port = port if port is not None else free_port()
+        self.extra_args = list(extra_args)
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir = Path(tempfile.mkdtemp(prefix="oo-redis-"))
 
@@ -60,7 +65,7 @@ class RedisServer:
         if binary is None:
             raise RuntimeError("redis-server is not installed")
         args = ["--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        args += ["--appendonly", "no", "--dir", str(self._dir)]
+        args += ["--appendonly", "no", "--dir", str(self._dir), *self.extra_args]
         self._proc = subprocess.Popen(
             [binary, *args],
             stdout=subprocess.DEVNULL,

@@ -23,6 +23,15 @@ from redis_server import RedisServer, require_redis_server
 StoreFactory = Callable[..., FeatureStore]
 
 
+@pytest.fixture
+def server() -> Iterator[RedisServer]:
+    """A private redis-server for this test alone (it may stop, restart or break it)."""
+    require_redis_server()
+    srv = RedisServer().start()
+    yield srv
+    srv.cleanup()
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """REDIS_URL when set (only "oo:1:*" keys are touched), else a private server."""

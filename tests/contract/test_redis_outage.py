@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from omnioffer.store import StoredEvent, StoreUnavailable
 from omnioffer.store.redis_store import RedisStore
-from redis_server import RedisServer, require_redis_server
-
-
-@pytest.fixture
-def server() -> Iterator[RedisServer]:
-    require_redis_server()
-    srv = RedisServer().start()
-    yield srv
-    srv.cleanup()
+from redis_server import RedisServer
 
 
 def test_outage_and_recovery(server: RedisServer, aio: asyncio.Runner) -> None:

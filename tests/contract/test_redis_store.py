@@ -152,16 +152,17 @@ def test_put_customers_cut_half_way_writes_nothing(
     assert version.customers == 2
 
 
+@pytest.mark.parametrize("wire", [True, False], ids=["redis_wire", "redis-py"])
 def test_a_round_trip_cut_off_mid_reply_never_hands_its_replies_to_the_next_call(
-    redis_factory: RedisFactory, redis_url: str, aio: asyncio.Runner
+    wire: bool, redis_factory: RedisFactory, redis_url: str, aio: asyncio.Runner
 ) -> None:
     """A decision's write times out while Redis holds writes. The connection it was
-    waiting on must be dropped (by RedisStore or by redis-py's own cancellation
-    handling), or the next reads on the same one-connection pool would get the
-    write's stale OK/1/OK as their replies."""
+    waiting on must be dropped (by RedisStore, redis_wire or redis-py's own
+    cancellation handling), or the next reads on the same one-connection pool would
+    get the write's stale OK/1/OK as their replies."""
     import redis as sync_redis
 
-    store = redis_factory(max_connections=1)
+    store = redis_factory(max_connections=1, wire=wire)
     batch = StoredEvent("e1", "c1", b"payload-1")
     assert aio.run(store.ingest([batch])).accepted == ("e1",)
     admin = sync_redis.Redis.from_url(redis_url)

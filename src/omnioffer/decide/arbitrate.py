@@ -8,7 +8,7 @@ Reasons are written last (`explain`), only for the offers actually served.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -165,9 +165,10 @@ def explain(ranked: Sequence[Ranked], signals: Signals, basis: str = "model") ->
     """Reasons first, then any note a later stage added. `basis`: "model", or the reason
     shown when propensity is a fallback estimate."""
     return [
-        replace(r, reasons=[*reasons(r.offer, signals, r.propensity, basis), *r.reasons])
+        Ranked(r.offer, r.propensity, r.value, r.priority,
+               [*reasons(r.offer, signals, r.propensity, basis), *r.reasons])
         for r in ranked
-    ]
+    ]  # fmt: skip
 
 
 def diverse(ranked: Sequence[Ranked], per_category: int, k: int) -> list[Ranked]:

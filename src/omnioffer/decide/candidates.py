@@ -7,6 +7,7 @@ purchases, global and channel popularity), computed from one customer's arrays.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,14 +17,20 @@ from omnioffer.decide.catalog import VersionModel
 from omnioffer.decide.history import DAY_S, History
 
 SOURCES = ("als", "history", "recent", "related", "popular", "popular_channel")
+_POPULAR = SOURCES.index("popular")  # then popular_channel: the version's own lists
 HALF_LIFE_DAYS = 30.0
 
 
 @dataclass(frozen=True)
 class Candidates:
     items: npt.NDArray[np.int64]  # item indices, ascending
-    sources: dict[str, npt.NDArray[np.bool_]]  # aligned with items
+    flags: npt.NDArray[np.bool_]  # (items x SOURCES): which sources proposed each item
     als_rank: npt.NDArray[np.float64]  # NaN when not in the ALS top-N
+
+    @property
+    def sources(self) -> dict[str, npt.NDArray[np.bool_]]:
+        """The flags by source name, aligned with items."""
+        return {name: self.flags[:, j] for j, name in enumerate(SOURCES)}
 
 
 def _top(scores: npt.NDArray[np.float32], n: int) -> npt.NDArray[np.int64]:
@@ -34,21 +41,27 @@ def _top(scores: npt.NDArray[np.float32], n: int) -> npt.NDArray[np.int64]:
     return top[np.argsort(-scores[top], kind="stable")]
 
 
-def als_top(model: VersionModel, user: npt.NDArray[np.float32] | None, n: int) -> list[int]:
+def _als_items(
+    model: VersionModel, user: npt.NDArray[np.float32] | None, n: int
+) -> npt.NDArray[np.int64]:
+    """The item indices of the ALS top-n, best first (-1 for CF items the version lacks)."""
     if user is None:
-        return []
-    rows = _top(model.cf_factors @ user, n)
-    out: list[int] = model.item_of_cf_row[rows].tolist()
+        return np.empty(0, dtype=np.int64)
+    return model.item_of_cf_row[_top(model.cf_factors @ user, n)]
+
+
+def als_top(model: VersionModel, user: npt.NDArray[np.float32] | None, n: int) -> list[int]:
+    out: list[int] = _als_items(model, user, n).tolist()
     return out
 
 
 def history_top(h: History, model: VersionModel, n: int) -> list[int]:
     """The customer's own items by recency-weighted quantity, best first."""
-    p = h.purchases & (h.item >= 0)
-    weight = h.qty[p] * 0.5 ** (h.age_days()[p] / HALF_LIFE_DAYS)
+    b, now = h.bought, h.now
     score: dict[int, float] = {}
-    for item, w in zip(h.item[p].tolist(), weight.tolist(), strict=True):
-        score[item] = score.get(item, 0.0) + w
+    for item, t, q in zip(b.item, b.ts, b.qty, strict=True):
+        if item >= 0:  # the same float operations, in the same order, as on arrays
+            score[item] = score.get(item, 0.0) + q * 0.5 ** ((now - t) / DAY_S / HALF_LIFE_DAYS)
     ids = model.catalog.item_ids
     # rounded like training's repurchase_scores, so near-ties break by item id in both
     return sorted(score, key=lambda i: (-round(score[i], 9), ids[i]))[:n]
@@ -90,10 +103,11 @@ def similar_to(model: VersionModel, row: int, n: int) -> list[int]:
 
 def related_top(h: History, model: VersionModel, seeds: int, n: int) -> list[int]:
     """Items most similar (cosine of CF factors) to the last `seeds` distinct purchases."""
-    p = h.purchases & (h.item >= 0)
+    b = h.bought
     last: dict[int, float] = {}
-    for item, t in zip(h.item[p].tolist(), h.ts[p].tolist(), strict=True):
-        last[item] = max(last.get(item, t), t)
+    for item, t in zip(b.item, b.ts, strict=True):
+        if item >= 0:
+            last[item] = max(last.get(item, t), t)
     out: list[int] = []
     rows = model.cf_row_of_item
     for item in sorted(last, key=lambda i: -last[i])[:seeds]:
@@ -103,30 +117,58 @@ def related_top(h: History, model: VersionModel, seeds: int, n: int) -> list[int
     return out
 
 
+@dataclass(frozen=True)
+class _Popular:
+    """The version's popularity sources on one channel, as a set and as flags per item."""
+
+    items: frozenset[int]
+    flags: npt.NDArray[np.bool_]  # (catalog items x 2): in popular, in popular_channel
+
+    @classmethod
+    def of(cls, model: VersionModel, channel: str) -> _Popular:
+        lists = (model.popular, model.popular_channel.get(channel, []))
+        flags = np.zeros((len(model.catalog.item_ids), 2), dtype=np.bool_)
+        for j, got in enumerate(lists):
+            flags[got, j] = True
+        return cls(frozenset(i for got in lists for i in got), flags)
+
+
 def generate(
-    h: History, model: VersionModel, user: npt.NDArray[np.float32] | None, channel: str
+    h: History,
+    model: VersionModel,
+    user: npt.NDArray[np.float32] | None,
+    channel: str,
+    *,
+    only: AbstractSet[int] | None = None,
 ) -> Candidates:
+    """The customer's candidates on `channel`; with `only`, just those among these item
+    indices (same sources and ALS ranks: a candidate's flags depend on it alone)."""
     cfg = model.catalog.candidates
-    als = als_top(model, user, cfg["n_als"])
-    lists = {
-        "als": als,
-        "history": history_top(h, model, cfg["n_history"]),
-        "recent": recent_top(h, cfg["n_recent"], cfg["recent_days"]),
-        "related": related_top(h, model, cfg["related_seeds"], cfg["n_related"]),
-        "popular": model.popular,
-        "popular_channel": model.popular_channel.get(channel, []),
-    }
-    # the union in plain Python: six lists of at most a hundred ids each, where numpy's
+    als = _als_items(model, user, cfg["n_als"])
+    own = (
+        history_top(h, model, cfg["n_history"]),
+        recent_top(h, cfg["n_recent"], cfg["recent_days"]),
+        related_top(h, model, cfg["related_seeds"], cfg["n_related"]),
+    )  # the customer's own sources, after "als"; the popular ones depend on the version alone
+    popular = model.derived((_Popular, channel), lambda: _Popular.of(model, channel))
+    # the union in plain Python: lists of at most a hundred ids each, where numpy's
     # per-call overhead would cost more than the work
-    ids = sorted({i for got in lists.values() for i in got if i >= 0})
-    at = {item: k for k, item in enumerate(ids)}
-    sources = {}
-    for name, got in lists.items():
-        flags = np.zeros(len(ids), dtype=np.bool_)
-        flags[[at[i] for i in got if i >= 0]] = True
-        sources[name] = flags
-    rank = np.full(len(ids), np.nan)
-    for r, item in enumerate(als, start=1):  # a later duplicate wins, as numpy's scatter
-        if item >= 0:
-            rank[at[item]] = float(r)
-    return Candidates(np.array(ids, dtype=np.int64), sources, rank)
+    union = set(als.tolist())
+    union.update(*own, popular.items)
+    union.discard(-1)  # ALS and similar items the version does not know
+    items = np.array(sorted(union if only is None else union.intersection(only)), np.int64)
+    # each catalog item's row among the candidates, -1 if none (the last slot: item -1)
+    row = np.full(len(model.catalog.item_ids) + 1, -1, dtype=np.int64)
+    row[items] = np.arange(items.size)
+    flags = np.zeros((items.size, len(SOURCES)), dtype=np.bool_)
+    rank = np.full(items.size, np.nan)
+    at = row[als]
+    listed = at >= 0
+    rank[at[listed]] = np.flatnonzero(listed) + 1.0  # the ALS list holds each item once
+    flags[at[listed], 0] = True
+    for j, got in enumerate(own, start=1):
+        if got:
+            at = row[got]
+            flags[at[at >= 0], j] = True
+    flags[:, _POPULAR:] = popular.flags.take(items, axis=0)
+    return Candidates(items, flags, rank)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import msgspec
 import numpy as np
@@ -20,6 +21,17 @@ from omnioffer.decide.records import Event
 DAY_S = 86_400.0
 OFFER_TYPES = ("offer_impression", "offer_click", "offer_redeem", "offer_dismiss")
 RESPONSES = ("offer_click", "offer_redeem")
+
+
+class Bought(NamedTuple):
+    """The purchase events as plain lists, in time order (for the per-customer loops:
+    a customer has tens of purchases, where numpy's per-call overhead would dominate)."""
+
+    item: list[int]  # index in the version, -1 unknown or none
+    ts: list[float]
+    qty: list[float]
+    channel: list[str]
+    item_id: list[str | None]
 
 
 @dataclass(frozen=True)
@@ -76,3 +88,12 @@ class History:
         out = np.asarray(self.type == "purchase", dtype=np.bool_)
         out.setflags(write=False)
         return out
+
+    @cached_property
+    def bought(self) -> Bought:
+        """The purchase events as lists (computed once, shared; not to be modified)."""
+        p = self.purchases
+        at = np.flatnonzero(p).tolist()
+        ids = self.item_id
+        return Bought(self.item[p].tolist(), self.ts[p].tolist(), self.qty[p].tolist(),
+                      self.channel[p].tolist(), [ids[i] for i in at])  # fmt: skip

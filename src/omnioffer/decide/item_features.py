@@ -2,12 +2,18 @@
 
 Mirrors training/features/item_features.py name for name (a parity test compares
 the two on the same history); fills for "no history" are the same constants.
+
+Built as the matrix the ranker reads (`item_matrix`): the candidates' rows of a
+per-(version, channel) base table that holds what depends on the version alone and
+every "no history" fill, with only the columns that depend on the customer written
+over it. A customer's purchases are summarised in one plain-Python pass (`_Bought`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,83 +24,127 @@ from omnioffer.decide.history import DAY_S, History
 
 NEVER = 9_999.0
 F64 = npt.NDArray[np.float64]
+FLOAT = npt.NDArray[np.floating[Any]]
 RECENT_DAYS = 14
+_CI = ("ci_qty", "ci_n", "ci_days_since", "ci_interval", "ci_due")
+_CC = ("cc_qty", "cc_n", "cc_days_since", "cc_interval", "cc_due")
+_STAT_FILLS = (0.0, 0.0, NEVER, NEVER, -1.0)  # "no history"
+_CU = ("cu_recency", "cu_frequency", "cu_monetary", "cu_distinct_items")
 
 
-def purchase_stats(
-    ts: F64, qty: F64, keys: npt.NDArray[np.int64], now: float
-) -> dict[int, tuple[float, ...]]:
-    """Per key: (qty, distinct days, days since last, interval, due) like training's stats.
+def item_feature_names(channels: Sequence[str]) -> list[str]:
+    """Every item-ranker feature, in training's order (the column order built here)."""
+    return ["cf_score", "als_rank", *(f"src_{s}" for s in SOURCES), *_CI,
+            "ci_views_recent", "ci_carts_recent", "ci_days_since_seen", "ci_same_channel",
+            *_CC, "cc_share", *ITEM_STATS, "ch_pop", "ch_share", *_CU, "price_ratio",
+            "channel_code", *(f"cu_share_{c}" for c in channels)]  # fmt: skip
 
-    One pass in plain Python: a customer has tens of purchases, where numpy's per-call
-    overhead would dominate."""
-    acc: dict[int, list[float]] = {}  # key -> [qty, first, last]
-    days: dict[int, set[float]] = {}
-    for key, t, q in zip(keys.tolist(), ts.tolist(), qty.tolist(), strict=True):
-        a = acc.get(key)
-        if a is None:
-            acc[key] = [q, t, t]
-            days[key] = {t // DAY_S}
-        else:
-            a[0] += q
-            a[1], a[2] = min(a[1], t), max(a[2], t)
-            days[key].add(t // DAY_S)
+
+# Column positions in that order.
+_CF, _ALS, _SRC, _CI_AT = 0, 1, 2, 2 + len(SOURCES)
+_VIEWS, _CARTS, _SEEN, _SAME = (_CI_AT + len(_CI) + j for j in range(4))
+_CC_AT = _SAME + 1  # the cc_* stats, then cc_share
+_IT = _CC_AT + len(_CC) + 1
+_CH_POP, _CH_SHARE = _IT + len(ITEM_STATS), _IT + len(ITEM_STATS) + 1
+_CU_AT = _CH_SHARE + 1
+_PRICE, _CHANNEL = _CU_AT + len(_CU), _CU_AT + len(_CU) + 1
+_SHARES = _CHANNEL + 1
+
+
+def _add(acc: dict[int, list[Any]], key: int, t: float, q: float) -> None:
+    """Count one purchase: [quantity, first time, last time, {days}] per key."""
+    a = acc.get(key)
+    if a is None:
+        acc[key] = [q, t, t, {t // DAY_S}]
+    else:
+        a[0] += q
+        a[1], a[2] = min(a[1], t), max(a[2], t)
+        a[3].add(t // DAY_S)
+
+
+def _stats(acc: dict[int, list[Any]], now: float) -> dict[int, tuple[float, ...]]:
+    """Per key: (qty, distinct days, days since last, interval, due) like training's stats,
+    with training's fills for interval and due (NEVER, -1) when there is one purchase day:
+    they have no value then (quantities are integers, so nothing else can be NaN)."""
     out: dict[int, tuple[float, ...]] = {}
-    for key, (q, first, last) in acc.items():
-        n = float(len(days[key]))
+    for key, (q, first, last, days) in acc.items():
+        n = float(len(days))
         since = (now - last) / DAY_S
-        interval = (last - first) / DAY_S / (n - 1) if n >= 2 else np.nan
-        out[key] = (q, n, since, interval, since / interval if n >= 2 else np.nan)
+        if n >= 2:
+            interval = (last - first) / DAY_S / (n - 1)
+            out[key] = (q, n, since, interval, since / interval)
+        else:
+            out[key] = (q, n, since, NEVER, -1.0)
     return out
 
 
-def _fill(values: F64, fill: float) -> F64:
-    return np.where(np.isnan(values), fill, values)
+@dataclass(frozen=True)
+class _Bought:
+    """The customer's purchases, summarised in one plain-Python pass (a customer has tens
+    of them, where numpy's per-call overhead would dominate)."""
+
+    by_item: dict[int, tuple[float, ...]]  # known item -> _stats row
+    by_category: dict[int, tuple[float, ...]]  # category code -> _stats row
+    last_channel: dict[int, str]  # known item -> channel of its last purchase
+    total: float  # quantity bought, every purchase counted
+
+    @classmethod
+    def of(cls, h: History, model: VersionModel) -> _Bought:
+        b = h.bought
+        codes: list[int] = model.derived(_Bought, model.category_code.tolist)
+        by_item: dict[int, list[Any]] = {}
+        by_category: dict[int, list[Any]] = {}
+        last: dict[int, str] = {}
+        total = 0.0
+        for item, t, q, ch in zip(b.item, b.ts, b.qty, b.channel, strict=True):
+            total += q
+            if item >= 0:
+                _add(by_item, item, t, q)
+                last[item] = ch  # history is in time order: the later wins
+                code = codes[item]
+                if code >= 0:  # purchases without a category match no candidate
+                    _add(by_category, code, t, q)
+        return cls(_stats(by_item, h.now), _stats(by_category, h.now), last, total)
 
 
-def customer_stats(h: History, channels: Sequence[str]) -> dict[str, float]:
-    p = h.purchases
-    n = float(p.sum())
+def _customer(h: History, channels: Sequence[str]) -> tuple[list[float], float]:
+    """The cu_* columns (recency, frequency, monetary, distinct items, then the share of
+    purchases per channel) and the mean price paid (NaN when unknown)."""
+    b = h.bought
+    n = float(len(b.ts))
     if n == 0:
-        return {"cu_recency": NEVER, "cu_frequency": 0.0, "cu_monetary": 0.0,
-                "cu_distinct_items": 0.0, "cu_mean_price": np.nan,
-                **{f"cu_share_{c}": 0.0 for c in channels}}  # fmt: skip
+        return [NEVER, 0.0, 0.0, 0.0, *(0.0 for _ in channels)], np.nan
+    p = h.purchases
     rev = h.revenue[p]
     ratio = rev / h.qty[p]
     ratio = ratio[~np.isnan(ratio)]
-    at = np.flatnonzero(p).tolist()
-    bought_on = Counter(h.channel[p].tolist())
-    return {
+    columns = [
         # the youngest purchase: the same float as the minimum of age_days() over them
-        "cu_recency": (h.now - float(h.ts[p].max())) / DAY_S,
-        "cu_frequency": n,
-        "cu_monetary": float(np.nansum(rev)),
-        "cu_distinct_items": float(len({h.item_id[i] for i in at})),
-        "cu_mean_price": float(ratio.mean()) if ratio.size else np.nan,
-        **{f"cu_share_{c}": bought_on[c] / n for c in channels},
-    }
+        (h.now - max(b.ts)) / DAY_S,
+        n,
+        float(np.where(np.isnan(rev), 0.0, rev).sum()),  # np.nansum, without its overhead
+        float(len(set(b.item_id))),
+        *(b.channel.count(c) / n for c in channels),
+    ]
+    # the mean as ndarray.mean() computes it: the same sum, divided by the count
+    return columns, float(ratio.sum()) / ratio.size if ratio.size else np.nan
 
 
-_CI = ("ci_qty", "ci_n", "ci_days_since", "ci_interval", "ci_due")
-_CC = ("cc_qty", "cc_n", "cc_days_since", "cc_interval", "cc_due")
-_STAT_FILLS = np.array([0.0, 0.0, NEVER, NEVER, -1.0])
-
-
-def _rows(table: Mapping[int, tuple[float, ...]], at: Mapping[int, int], n: int, width: int) -> F64:
-    """Rows of `table` for the n candidates, candidate k being the key that `at` maps to k
-    (NaN rows for candidates the table lacks). A customer's table has tens of entries."""
-    out = np.full((n, width), np.nan)
-    for key, row in table.items():
-        k = at.get(key)
-        if k is not None:
-            out[k] = row
-    return out
-
-
-def _stat_columns(names: Sequence[str], rows: F64) -> dict[str, F64]:
-    """Columns from per-candidate stat rows, "no history" (NaN) filled like training."""
-    filled = np.where(np.isnan(rows), _STAT_FILLS, rows)
-    return {name: filled[:, j] for j, name in enumerate(names)}
+def _base(model: VersionModel, channel: str, dtype: type[np.floating[Any]]) -> FLOAT:
+    """(items x features) of what depends on the version and channel alone: item
+    statistics, channel popularity and code; "no history" fills everywhere else."""
+    n = len(model.catalog.item_ids)
+    base = np.zeros((n, _SHARES + len(model.catalog.channels)), dtype=dtype)
+    base[:, _ALS] = 1_000.0
+    base[:, _CI_AT : _CI_AT + len(_CI)] = _STAT_FILLS
+    base[:, _SEEN] = NEVER
+    for j, name in enumerate(ITEM_STATS):
+        base[:, _IT + j] = model.stats[name]
+    pop = model.channel_pop.get(channel)
+    if pop:
+        base[:, _CH_POP], base[:, _CH_SHARE] = pop
+    base[:, _CHANNEL] = float(model.channel_code.get(channel, -1))
+    return base
 
 
 def _recent_views(h: History) -> dict[int, tuple[float, float, float]]:
@@ -109,42 +159,67 @@ def _recent_views(h: History) -> dict[int, tuple[float, float, float]]:
     return out
 
 
-def _item_history(h: History, at: Mapping[int, int], n: int, channel: str) -> dict[str, F64]:
-    p = h.purchases & (h.item >= 0)
-    item = h.item[p]
-    cols = _stat_columns(_CI, _rows(purchase_stats(h.ts[p], h.qty[p], item, h.now), at, n, 5))
-    seen = _rows(_recent_views(h), at, n, 3)
-    cols["ci_views_recent"] = _fill(seen[:, 0], 0.0)
-    cols["ci_carts_recent"] = _fill(seen[:, 1], 0.0)
-    cols["ci_days_since_seen"] = _fill(seen[:, 2], NEVER)
-    # the channel of the item's last purchase (history is in time order: later wins)
-    last = dict(zip(item.tolist(), h.channel[p].tolist(), strict=True))
-    same = np.zeros(n)
-    for key, ch in last.items():
+def _item_history(
+    h: History, bought: _Bought, m: FLOAT, at: Mapping[int, int], channel: str
+) -> None:
+    """The ci_* columns of the candidates the customer bought or browsed (every other
+    candidate keeps the base's fills)."""
+    for key, row in bought.by_item.items():
         k = at.get(key)
         if k is not None:
-            same[k] = float(ch == channel)
-    cols["ci_same_channel"] = same
-    return cols
+            m[k, _CI_AT : _CI_AT + len(_CI)] = row
+            m[k, _SAME] = float(bought.last_channel[key] == channel)
+    for key, seen in _recent_views(h).items():
+        k = at.get(key)
+        if k is not None:
+            m[k, _VIEWS : _SEEN + 1] = seen
 
 
-def _category_history(
-    h: History, model: VersionModel, items: npt.NDArray[np.int64]
-) -> dict[str, F64]:
-    p = np.flatnonzero(h.purchases)
-    known = h.item[p]
-    keys = np.where(known >= 0, model.category_code[np.maximum(known, 0)], -1)
-    stats = purchase_stats(h.ts[p], h.qty[p], keys, h.now)
-    total = float(h.qty[p].sum())
-    # one row per category code, the last (code -1: no category) left NaN
-    table = np.full((model.n_categories + 1, 5), np.nan)
-    for code, row in stats.items():
-        if code >= 0:  # purchases without a category match no candidate
-            table[code] = row
-    rows = table[model.category_code[items]]
-    cols = _stat_columns(_CC, rows)
-    cols["cc_share"] = _fill(rows[:, 0] / total, 0.0) if total else np.zeros(items.size)
-    return cols
+def _category_history(bought: _Bought, model: VersionModel) -> F64:
+    """(category codes + 1) x (cc_* stats, cc_share): the last row, for items without a
+    category, and the rows of categories never bought hold the fills."""
+    table = np.empty((model.n_categories + 1, len(_CC) + 1))
+    table[:] = (*_STAT_FILLS, 0.0)
+    for code, row in bought.by_category.items():
+        table[code] = (*row, row[0] / bought.total)  # total >= 1: quantities are >= 1
+    return table
+
+
+def item_matrix(
+    h: History,
+    model: VersionModel,
+    user: npt.NDArray[np.float32] | None,
+    cands: Candidates,
+    channel: str,
+    *,
+    dtype: type[np.floating[Any]] = np.float32,
+) -> FLOAT:
+    """Every item-ranker feature of the candidates: one row per candidate, the columns
+    in `item_feature_names` order; float32 by default, what the ranker reads, each value
+    computed in float64 and cast as the ranker's input casts it.
+
+    The candidates' rows of the version's per-channel base table, with the columns
+    that depend on the customer written over it."""
+    items = cands.items
+    base = model.derived((_base, channel, dtype), lambda: _base(model, channel, dtype))
+    m = base.take(items, axis=0)
+    if user is not None:
+        rows = model.cf_row_of_item[items]
+        ok = rows >= 0
+        m[ok, _CF] = (model.cf_factors[rows[ok]] @ user).astype(np.float64)
+    rank = cands.als_rank
+    m[:, _ALS] = np.where(np.isnan(rank), 1_000.0, rank)
+    m[:, _SRC : _SRC + len(SOURCES)] = cands.flags
+    bought = _Bought.of(h, model)
+    _item_history(h, bought, m, {item: k for k, item in enumerate(items.tolist())}, channel)
+    m[:, _CC_AT:_IT] = _category_history(bought, model).take(model.category_code[items], axis=0)
+    columns, mean_price = _customer(h, model.catalog.channels)
+    m[:, _CU_AT:_PRICE] = columns[: len(_CU)]
+    m[:, _SHARES:] = columns[len(_CU) :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = model.price_raw[items] / mean_price
+    m[:, _PRICE] = np.where(np.isnan(ratio), 1.0, ratio)
+    return m
 
 
 def item_features(
@@ -154,32 +229,7 @@ def item_features(
     cands: Candidates,
     channel: str,
 ) -> dict[str, F64]:
-    """Every item-ranker feature by name, one value per candidate."""
-    items, chans = cands.items, model.catalog.channels
-    cols: dict[str, F64] = {}
-    rows = model.cf_row_of_item[items]
-    cf = np.zeros(items.size)
-    if user is not None:
-        ok = rows >= 0
-        cf[ok] = (model.cf_factors[rows[ok]] @ user).astype(np.float64)
-    cols["cf_score"] = cf
-    cols["als_rank"] = _fill(cands.als_rank, 1_000.0)
-    for s in SOURCES:
-        cols[f"src_{s}"] = cands.sources[s].astype(np.float64)
-    at = {item: k for k, item in enumerate(items.tolist())}
-    cols |= _item_history(h, at, items.size, channel)
-    cols |= _category_history(h, model, items)
-    for name in ITEM_STATS:
-        cols[name] = model.stats[name][items]
-    pop = model.channel_pop.get(channel)
-    cols["ch_pop"] = pop[0][items] if pop else np.zeros(items.size)
-    cols["ch_share"] = pop[1][items] if pop else np.zeros(items.size)
-    cu = customer_stats(h, chans)
-    for name, value in cu.items():
-        if name != "cu_mean_price":
-            cols[name] = np.full(items.size, value)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = model.price_raw[items] / cu["cu_mean_price"]
-    cols["price_ratio"] = _fill(ratio, 1.0)
-    cols["channel_code"] = np.full(items.size, float(model.channel_code.get(channel, -1)))
-    return cols
+    """Every item-ranker feature by name, one float64 value per candidate (the columns
+    of `item_matrix` before the ranker's cast)."""
+    m = np.asarray(item_matrix(h, model, user, cands, channel, dtype=np.float64), np.float64)
+    return {name: m[:, j] for j, name in enumerate(item_feature_names(model.catalog.channels))}

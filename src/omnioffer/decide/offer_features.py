@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -50,6 +50,22 @@ SCALARS = ("cu_log_impressions", "cu_rate", "cu_rate_channel",
 SPARSE = {"fa_impr_offer_14d": 0.0, "fa_dismissed": 0.0, "fa_impr_offer_total": 0.0,
           "fa_days_since_offer": NEVER, "co_qty": 0.0, "co_days_since": NEVER}  # fmt: skip
 PADDING_LIMIT = 4  # pad offers' item lists to one width while that is <= 4x the items
+# Every offer-ranker feature, in training's order (the column order `offer_matrix` builds).
+OFFER_FEATURES = ("of_discount", "of_value", "of_log_items", "of_log_impressions", "of_rate",
+                  "of_rate_channel", "cf_affinity", "co_qty", "co_days_since", "co_cat_share",
+                  "cu_log_impressions", "cu_rate", "cu_rate_channel", "fa_impr_offer_14d",
+                  "fa_impr_all_7d", "fa_dismissed", "fa_days_since_offer", "fa_impr_offer_total",
+                  "channel_code", "ir_max", "cu_share_web", "cu_share_app", "cu_share_store",
+                  "cu_disc_lift", "ca_rate", "ca_log_share")  # fmt: skip
+_COL = {name: j for j, name in enumerate(OFFER_FEATURES)}
+_SCALAR_COLS = np.array([_COL[n] for n in SCALARS], dtype=np.int64)
+
+
+class ScoredItems(NamedTuple):
+    """The item ranker's scores of some candidates, as arrays."""
+
+    items: I64  # item indices, each at most once
+    scores: npt.NDArray[np.float32]
 
 
 def _rate(resp: float, impr: float, prior: float, weight: float = PRIOR_WEIGHT) -> float:
@@ -63,6 +79,7 @@ class _Prepared:
     call on it (a loaded model is never modified)."""
 
     names: tuple[str, ...]  # rows of a per-offer block: batch statistics, then SPARSE
+    name_cols: I64  # where those rows go among OFFER_FEATURES
     per_offer: dict[str, F64]  # channel -> (names x catalog offers), SPARSE rows filled
     per_offer_default: F64  # the same for a channel without per-channel rates
     positions: dict[str, tuple[int, ...]]  # offer id -> every position of it in the catalog
@@ -116,8 +133,10 @@ class _Prepared:
         cats = [[category[c] for c in o.covered_categories] or no_category
                 for o in catalog.offers]  # fmt: skip
         days = catalog.candidates.get("recent_days", RECENT_DAYS)
+        names = (*table.stats, "of_rate_channel", *SPARSE)
         return cls(
-            names=(*table.stats, "of_rate_channel", *SPARSE),
+            names=names,
+            name_cols=np.array([_COL[name] for name in names], dtype=np.int64),
             per_offer={
                 c: np.vstack([*table.stats.values(), rate, fills])
                 for c, rate in table.rate_channel.items()
@@ -304,15 +323,24 @@ def _per_offer(scan: _Scan, model: VersionModel, prep: _Prepared, channel: str, 
                     t.impr,
                     NEVER if t.last_shown == np.inf else t.last_shown,
                 )
+    bought: dict[str, list[float]] = {}  # item id -> [quantity, days since the last]
+    for p in scan.purchases:
+        if p.item_id is not None:
+            b = bought.get(p.item_id)
+            if b is None:
+                bought[p.item_id] = [p.qty, p.age_days]
+            else:
+                b[0] += p.qty  # whole numbers: the sum is exact in any order
+                b[1] = min(b[1], p.age_days)
     qty: dict[int, float] = {}  # column -> quantity bought, days since the last purchase
     since: dict[int, float] = {}
     covering = model.offer_table.covering
-    for p in scan.purchases:
-        for k in covering.get(p.item_id, ()) if p.item_id is not None else ():
-            j = column.get(k)
-            if j is not None:
-                qty[j] = qty.get(j, 0.0) + p.qty
-                since[j] = min(since.get(j, np.inf), p.age_days)
+    for item, (q, age) in bought.items():
+        offers_on = covering.get(item, ())
+        for k in column.keys() & offers_on:  # the listed offers covering it
+            j = column[k]
+            qty[j] = qty.get(j, 0.0) + q * offers_on.count(k)  # listed twice: counted twice
+            since[j] = min(since.get(j, np.inf), age)
     for j, q in qty.items():
         out[fa + 4, j] = q
         out[fa + 5, j] = since[j]
@@ -421,20 +449,28 @@ def _affinity(
 
 
 def _ir_max(
-    model: VersionModel, prep: _Prepared, item_scores: Mapping[str, float] | None, offers: I64
+    model: VersionModel,
+    prep: _Prepared,
+    item_scores: Mapping[str, float] | ScoredItems | None,
+    offers: I64,
 ) -> F64:
     """Best item-ranker score among the offer's items; NaN scores are skipped as polars'
     max skips them (fmax), and an offer with no scored item gets training's fill."""
-    if not item_scores:
-        return np.full(offers.size, NO_ITEM_SCORE)
-    unknown = prep.unscored.size - 1  # scores of items the version lacks go there
-    at = np.fromiter(
-        map(model.item_index.get, item_scores, repeat(unknown)),
-        dtype=np.int64,
-        count=len(item_scores),
-    )
     by_item = prep.unscored.copy()
-    by_item[at] = np.fromiter(item_scores.values(), dtype=np.float64, count=at.size)
+    if isinstance(item_scores, ScoredItems):
+        if item_scores.items.size == 0:
+            return np.full(offers.size, NO_ITEM_SCORE)
+        by_item[item_scores.items] = item_scores.scores
+    elif not item_scores:
+        return np.full(offers.size, NO_ITEM_SCORE)
+    else:
+        unknown = prep.unscored.size - 1  # scores of items the version lacks go there
+        at = np.fromiter(
+            map(model.item_index.get, item_scores, repeat(unknown)),
+            dtype=np.int64,
+            count=len(item_scores),
+        )
+        by_item[at] = np.fromiter(item_scores.values(), dtype=np.float64, count=at.size)
     pad = prep.item_pad
     if pad is not None and offers.size * pad.shape[1] <= prep.items_flat.size:
         best = np.fmax.reduce(by_item.take(pad.take(offers, axis=0)), axis=1)
@@ -447,30 +483,48 @@ def _ir_max(
     return np.where(best > -np.inf, best, NO_ITEM_SCORE)  # NaN: only NaN scores
 
 
+def offer_matrix(  # noqa: PLR0917 (the positional signature callers use)
+    h: History,
+    model: VersionModel,
+    user: npt.NDArray[np.float32] | None,
+    offers: Sequence[int],
+    channel: str,
+    item_scores: Mapping[str, float] | ScoredItems | None,
+    *,
+    dtype: type[np.floating[Any]] = np.float32,
+) -> npt.NDArray[np.floating[Any]]:
+    """Every offer-ranker feature: one row per offer (indices into catalog.offers), the
+    columns in OFFER_FEATURES order; float32 by default, what the ranker reads, each
+    value computed in float64 and cast as the ranker's input casts it. Item scores by
+    item id, or as arrays of item indices."""
+    prep = _prepared(model)
+    at = np.asarray(offers, dtype=np.int64)
+    scan = _Scan.of(h, channel, prep.browse_us)
+    prior = model.catalog.prior
+    out = np.empty((at.size, len(OFFER_FEATURES)), dtype=dtype)
+    out[:, _SCALAR_COLS] = _customer(scan, model, prep, channel)
+    out[:, prep.name_cols] = _per_offer(scan, model, prep, channel, at).T
+    (out[:, _COL["co_cat_share"]],) = _best_of_categories(
+        prep, at, [(_category_shares(scan, model), 0.0, 0.0)]
+    )
+    out[:, _COL["cf_affinity"]] = _affinity(model, prep, user, at)
+    out[:, _COL["ir_max"]] = _ir_max(model, prep, item_scores, at)
+    rates, counts = _category_rates(scan, prep, prior), _category_items(scan, model)
+    for name, values in _category_affinity(model, at, rates, counts, prior).items():
+        out[:, _COL[name]] = values
+    return out
+
+
 def offer_features(  # noqa: PLR0917 (the positional signature callers use)
     h: History,
     model: VersionModel,
     user: npt.NDArray[np.float32] | None,
     offers: Sequence[int],
     channel: str,
-    item_scores: Mapping[str, float] | None,
+    item_scores: Mapping[str, float] | ScoredItems | None,
 ) -> dict[str, F64]:
-    """Every offer-ranker feature by name, one value per offer (indices into catalog.offers).
-
-    Some features are rows of one (features x offers) array rather than arrays of
-    their own: the same values, only not to be resized in place."""
-    prep = _prepared(model)
-    at = np.asarray(offers, dtype=np.int64)
-    scan = _Scan.of(h, channel, prep.browse_us)
-    prior = model.catalog.prior
-    scalars = np.array(_customer(scan, model, prep, channel), dtype=np.float64)
-    cols = dict(zip(SCALARS, np.repeat(scalars[:, None], at.size, axis=1), strict=True))
-    cols.update(zip(prep.names, _per_offer(scan, model, prep, channel, at), strict=True))
-    (cols["co_cat_share"],) = _best_of_categories(
-        prep, at, [(_category_shares(scan, model), 0.0, 0.0)]
-    )
-    cols["cf_affinity"] = _affinity(model, prep, user, at)
-    cols["ir_max"] = _ir_max(model, prep, item_scores, at)
-    rates, counts = _category_rates(scan, prep, prior), _category_items(scan, model)
-    cols |= _category_affinity(model, at, rates, counts, prior)
-    return cols
+    """Every offer-ranker feature by name, one float64 value per offer (the columns of
+    `offer_matrix` before the ranker's cast)."""
+    m = offer_matrix(h, model, user, offers, channel, item_scores, dtype=np.float64)
+    out = np.asarray(m, dtype=np.float64)  # no copy: for the type checker
+    return {name: out[:, j] for j, name in enumerate(OFFER_FEATURES)}

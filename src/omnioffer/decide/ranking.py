@@ -6,7 +6,7 @@ The features come from the same History the rules read, so real-time events
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -14,13 +14,15 @@ import numpy as np
 import numpy.typing as npt
 
 from omnioffer.decide.candidates import Candidates, generate
+from omnioffer.decide.catalog import VersionModel
 from omnioffer.decide.history import History
-from omnioffer.decide.item_features import item_features
-from omnioffer.decide.offer_features import offer_features
+from omnioffer.decide.item_features import item_feature_names, item_matrix
+from omnioffer.decide.offer_features import OFFER_FEATURES, ScoredItems, offer_matrix
 from omnioffer.decide.runtime import ActiveModel
 from omnioffer.scoring import OnnxScorer, sigmoid
 
 F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True)
@@ -33,20 +35,27 @@ class ItemScores:
         return {ids[i]: s for i, s in zip(items, scores, strict=True)}
 
 
-def _matrix(cols: Mapping[str, npt.NDArray[np.float64]], scorer: OnnxScorer) -> F32:
-    missing = [n for n in scorer.feature_names if n not in cols]
+def _reorder(built: Sequence[str], scorer: OnnxScorer) -> npt.NDArray[np.int64] | None:
+    """Where each of the ranker's features is among the `built` columns (None: same order)."""
+    wanted = scorer.feature_names
+    if list(built) == wanted:
+        return None
+    at = {name: j for j, name in enumerate(built)}
+    missing = [n for n in wanted if n not in at]
     if missing:
         raise KeyError(f"the online features lack {missing}: service and model disagree")
-    # one (features x rows) block, transposed into the row-major input ONNX wants
-    return np.ascontiguousarray(np.array([cols[n] for n in scorer.feature_names], np.float32).T)
+    return np.array([at[n] for n in wanted], dtype=np.int64)
 
 
-def _only(cands: Candidates, items: AbstractSet[int]) -> Candidates:
-    """The candidates among `items` (same order, same sources and ALS ranks)."""
-    mine = cands.items.tolist()
-    keep = np.fromiter((i in items for i in mine), dtype=np.bool_, count=len(mine))
-    sources = {name: flags[keep] for name, flags in cands.sources.items()}
-    return Candidates(cands.items[keep], sources, cands.als_rank[keep])
+def _columns(
+    model: VersionModel, scorer: OnnxScorer, built: Callable[[], Sequence[str]]
+) -> I64 | None:
+    """_reorder, worked out once per (loaded version, ranker): the key holds the scorer."""
+    return model.derived((_reorder, scorer), lambda: _reorder(built(), scorer))
+
+
+def _score(scorer: OnnxScorer, rows: F32, order: I64 | None) -> F32:
+    return scorer.score(rows if order is None else rows.take(order, axis=1))
 
 
 def score_items(
@@ -60,13 +69,13 @@ def score_items(
     """The item ranker's scores of the customer's candidates on `channel`; with `only`,
     of the candidates among those item indices. A candidate's features depend on it
     alone, so its score is the same either way."""
-    cands = generate(h, model.data, user, channel)
-    if only is not None:
-        cands = _only(cands, only)
+    cands = generate(h, model.data, user, channel, only=only)
     if cands.items.size == 0:
         return ItemScores(cands, np.empty(0, dtype=np.float32))
-    cols = item_features(h, model.data, user, cands, channel)
-    return ItemScores(cands, model.items.score(_matrix(cols, model.items)))
+    rows = item_matrix(h, model.data, user, cands, channel)
+    channels = model.data.catalog.channels
+    order = _columns(model.data, model.items, lambda: item_feature_names(channels))
+    return ItemScores(cands, _score(model.items, rows, order))
 
 
 def offer_propensity(
@@ -83,9 +92,10 @@ def offer_propensity(
         return np.empty(0, dtype=np.float32)
     if model.offers is None:
         return _affinity_only(model, items, offers)
-    scores = items.by_id(model.data.catalog.item_ids)
-    cols = offer_features(h, model.data, user, offers, channel, scores)
-    return sigmoid(model.offers.score(_matrix(cols, model.offers)))
+    scored = ScoredItems(items.candidates.items, items.scores)
+    rows = offer_matrix(h, model.data, user, offers, channel, scored)
+    order = _columns(model.data, model.offers, lambda: OFFER_FEATURES)
+    return sigmoid(_score(model.offers, rows, order))
 
 
 def _affinity_only(model: ActiveModel, items: ItemScores, offers: Sequence[int]) -> F32:

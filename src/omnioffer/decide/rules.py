@@ -56,10 +56,13 @@ class Contacts:
         redeemed: set[str] = set()
         dismiss: dict[str, float] = {}
         bought: dict[str, float] = {}
+        day, last_day = 0, h.now - DAY_S
         for kind, t, offer, item in zip(h.type.tolist(), h.ts.tolist(), h.offer, h.item_id,
                                         strict=True):  # fmt: skip
             if kind == "purchase" and item is not None:
                 bought[item] = t
+            if kind == "offer_impression" and t >= last_day:
+                day += 1  # every impression counts towards the daily cap, with or without id
             if offer is None:
                 continue
             if kind == "offer_impression":
@@ -68,8 +71,7 @@ class Contacts:
                 redeemed.add(offer)
             elif kind == "offer_dismiss":
                 dismiss[offer] = max(t, dismiss.get(offer, t))
-        day = (h.type == "offer_impression") & (h.ts >= h.now - DAY_S)
-        return cls(impressions, redeemed, dismiss, int(np.sum(day)), bought)
+        return cls(impressions, redeemed, dismiss, day, bought)
 
 
 def allowed(offer: OfferRow, contacts: Contacts, now: float, policy: Policy) -> bool:
@@ -112,4 +114,4 @@ def candidate_offers(
     for k in index.touched(contacts.offer_ids(), bought):
         if ok[k] and not allowed(offers[k], contacts, h.now, policy):
             ok[k] = False
-    return np.flatnonzero(ok).tolist(), contacts
+    return ok.nonzero()[0].tolist(), contacts

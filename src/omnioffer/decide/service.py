@@ -106,8 +106,11 @@ class DecisionService:
         nobody = Customer(None, {})
         try:
             # asyncio.timeout, not wait_for: no extra task per call on the hot path
-            async with asyncio.timeout(self.timeout):
+            if who.customer_id is not None:  # no store call: no timeout to arm
                 cid = await self._resolve(who)
+            else:
+                async with asyncio.timeout(self.timeout):
+                    cid = await self._resolve(who)
             async with asyncio.timeout(self.timeout):
                 record = await self.store.fetch_customer(model.name, cid)
         except (StoreUnavailable, TimeoutError) as exc:
@@ -189,12 +192,13 @@ class DecisionService:
         scored = score_items(ctx.model, ctx.history, ctx.user, channel)
         ids = ctx.model.data.catalog.item_ids
         order = np.argsort(-scored.scores, kind="stable")
+        sources = scored.candidates.sources
         out = []
         for pos in order.tolist():
             item_id = ids[int(scored.candidates.items[pos])]
             if item_id in exclude:
                 continue
-            why = [f"from {s}" for s, flags in scored.candidates.sources.items() if flags[pos]]
+            why = [f"from {s}" for s, flags in sources.items() if flags[pos]]
             out.append(ItemOut(item_id=item_id, score=round(float(scored.scores[pos]), 6),
                                reasons=why[:2]))  # fmt: skip
             if len(out) == k:

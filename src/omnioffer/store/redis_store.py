@@ -3,13 +3,14 @@
 Commands are never retried: a decision must answer within its budget, so a slow or
 absent Redis surfaces at once as StoreUnavailable and the caller degrades.
 Key names come from `keys` only; multi-key atomic steps are `redis_scripts` or MULTI/EXEC.
+The two round trips of every decision go through `redis_wire`, everything else redis-py.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -28,6 +29,8 @@ from omnioffer.store.base import (
 )
 from omnioffer.store.redis_errors import redact_url, translate_errors
 from omnioffer.store.redis_scripts import ACTIVATE, BEGIN, DROP, INGEST, ingest_call
+from omnioffer.store.redis_wire import WirePool, pack
+from omnioffer.store.redis_wire_options import Command, wire_options
 
 __all__ = ["ACTIVATE", "BEGIN", "DROP", "INGEST", "RedisStore", "ingest_call", "redact_url"]
 
@@ -43,7 +46,9 @@ def _blob(raw: bytes | str) -> bytes:
 
 
 class RedisStore:
-    """One client with a bounded connection pool, shared by every request of a worker."""
+    """One client, shared by every request of a worker, with two connection pools of up
+    to max_connections each: redis_wire's for the two round trips of a decision, and
+    redis-py's for everything else."""
 
     def __init__(
         self,
@@ -55,8 +60,13 @@ class RedisStore:
         socket_connect_timeout: float = 0.25,
         health_check_interval: int = 30,
         log_max_len: int | None = None,
+        wire: bool = True,
     ) -> None:
         """Query options in `url` (e.g. ?socket_timeout=5 for bulk loads) override these.
+
+        `wire=False` sends the per-decision round trips through redis-py too (the
+        baseline of benchmarks/bench_redis_client.py); so do URLs redis_wire does not
+        handle, such as unix:// sockets.
 
         `log_max_len` bounds the event-log stream's memory: each ingest trims it to
         about that many newest entries (XADD MAXLEN ~, so Redis trims whole nodes
@@ -81,6 +91,13 @@ class RedisStore:
         self._activate = self._r.register_script(ACTIVATE)
         self._begin = self._r.register_script(BEGIN)
         self._drop = self._r.register_script(DROP)
+        options = wire_options(self._r.connection_pool) if wire else None
+        self._wire = None if options is None else WirePool(options)
+
+    @property
+    def wire_pool(self) -> WirePool | None:
+        """redis_wire's pool for the per-decision round trips; None: redis-py's does them."""
+        return self._wire
 
     def _guard(self, what: str) -> AbstractAsyncContextManager[None]:
         """Every Redis call runs inside this: failures become StoreUnavailable/StoreError."""
@@ -92,6 +109,8 @@ class RedisStore:
 
     async def close(self) -> None:
         async with self._guard("close"):
+            if self._wire is not None:
+                await self._wire.close()
             await self._r.aclose()
 
     # --- versions ----------------------------------------------------------------
@@ -214,11 +233,17 @@ class RedisStore:
         return None if raw is None else _blob(raw)
 
     # --- per request -------------------------------------------------------------
-    async def _round_trip(self, *commands: tuple[str | bytes | int, ...]) -> list[Any]:
+    def _round_trip(self, *commands: Command) -> Awaitable[list[Any]]:
         """Several commands in one write and one read on one pooled connection: what a
         non-transactional pipeline does, without its per-call bookkeeping (a decision
         makes two of these). Any failure, a cancelled wait included, drops the
         connection, so a reply left unread can never reach its next user."""
+        if self._wire is not None:
+            return self._wire.round_trip(pack(commands), len(commands))
+        return self._redis_py_round_trip(commands)
+
+    async def _redis_py_round_trip(self, commands: Sequence[Command]) -> list[Any]:
+        """The same through redis-py's pool, for URLs redis_wire does not handle."""
         pool = self._r.connection_pool
         conn = await pool.get_connection()  # type: ignore[no-untyped-call]
         done = False

@@ -65,6 +65,21 @@ def test_any_order_and_repeated_offers_match_one_offer_calls() -> None:
         assert _column(cols, j) == _column(alone, 0), (j, k)
 
 
+def test_an_item_an_offer_lists_twice_counts_twice_in_covered_purchases() -> None:
+    """As training's join of purchases with (offer, item) pairs: one row per listing."""
+    twice = offer("o_twice", covered_items=["i1", "i2", "i1"])
+    model = make_model([twice, offer("o_once", covered_items=["i1"])])
+    h = history(
+        model,
+        ev(9, "purchase", item="i1", qty=2),
+        ev(4, "purchase", "store", item="i1"),
+        ev(2, "purchase", item="i2"),
+    )
+    cols = offer_features(h, model, None, [1, 0, 1], "web", None)
+    assert cols["co_qty"].tolist() == [3.0, 2 * 3.0 + 1.0, 3.0]
+    assert cols["co_days_since"].tolist() == [4.0, 2.0, 4.0]
+
+
 def test_an_offer_id_listed_twice_in_the_catalog_gets_its_events_at_both_places() -> None:
     model = make_model([offer("a", covered_items=["i1"]), offer("a", covered_items=["i2"])])
     h = history(model, ev(2, "offer_impression", offer="a"), ev(1, "purchase", item="i2"))

@@ -1,0 +1,53 @@
+"""The ranker reads its features in its manifest's order, whatever order they are built in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from omnioffer.decide.ranking import _reorder
+from omnioffer.scoring import OnnxScorer
+
+
+class _Named:
+    """Stands in for an OnnxScorer: _reorder reads only its feature names."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.feature_names = names
+        self.path = Path("ranker.onnx")
+
+
+def _order(built: list[str], wanted: list[str]) -> np.ndarray | None:
+    scorer: OnnxScorer = _Named(wanted)  # type: ignore[assignment]
+    return _reorder(built, scorer)
+
+
+def test_the_same_order_needs_no_reordering() -> None:
+    assert _order(["a", "b", "c"], ["a", "b", "c"]) is None
+
+
+def test_another_order_takes_each_feature_from_its_built_column() -> None:
+    built = ["a", "b", "c", "d"]
+    order = _order(built, ["c", "a", "d"])  # a ranker may also read fewer features
+    assert order is not None and order.tolist() == [2, 0, 3]
+    rows = np.arange(8, dtype=np.float32).reshape(2, 4)
+    assert rows.take(order, axis=1).tolist() == [[2.0, 0.0, 3.0], [6.0, 4.0, 7.0]]
+
+
+def test_a_feature_the_service_does_not_build_is_refused() -> None:
+    with pytest.raises(KeyError, match=r"lack \['e'\].*service and model disagree"):
+        _order(["a", "b"], ["a", "e"])
+
+
+def test_the_service_builds_both_matrices_in_trainings_order() -> None:
+    """So the rankers, trained on training's order, need no reordering."""
+    from omnioffer.decide.item_features import item_feature_names
+    from omnioffer.decide.offer_features import OFFER_FEATURES
+    from training.features.item_features import item_feature_names as trained_item_names
+    from training.features.offer_features import OFFER_FEATURES as TRAINED
+
+    channels = ["web", "app", "store", "email", "sms"]
+    assert item_feature_names(channels) == trained_item_names(channels)
+    assert tuple(TRAINED) == OFFER_FEATURES
