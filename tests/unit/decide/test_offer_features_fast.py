@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 from decide_world import NOW, ev, history, make_model, offer
 
-from omnioffer.decide import offer_features as of
 from omnioffer.decide.offer_features import NEVER, NO_ITEM_SCORE, offer_features
+from omnioffer.decide.offer_prepared import prepared
 
 F64 = npt.NDArray[np.float64]
 
@@ -116,7 +116,7 @@ def test_each_model_gets_its_own_tables_and_frees_them() -> None:
     assert offer_features(h, first, None, [0], "web", None)["of_value"].tolist() == [1.0]
     assert offer_features(h, second, None, [0], "web", None)["of_value"].tolist() == [2.0]
     assert offer_features(h, first, None, [0], "web", None)["of_value"].tolist() == [1.0]
-    tables = weakref.ref(of._prepared(second))
+    tables = weakref.ref(prepared(second))
     assert tables() is not None
     del second
     gc.collect()
