@@ -206,7 +206,7 @@ PROFILE_CATEGORIES = (
     ("ONNX Runtime", r"onnxruntime"),
     ("Redis client (redis_wire, redis-py)", r"\(redis/|redis_wire|redis_store\.py"),
     ("prometheus metrics + middleware", r"prometheus_client|\(metrics\.py"),
-    ("offer features", r"offer_features\.py"),
+    ("offer features", r"offer_(features|scan|prepared|affinity)\.py"),
     ("item features", r"item_features\.py"),
     ("item candidates", r"candidates\.py"),
     ("eligibility + contact policy (rules)", r"rules\.py|policy\.py|offer_table\.py"),
