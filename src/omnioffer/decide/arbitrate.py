@@ -149,16 +149,11 @@ def arbitrate(
         lift[list(in_category.get(cat, ()))] = policy.cart_lift
     p = np.asarray(propensity, dtype=np.float64)
     weight = float(policy.channel_weights.get(channel, 1.0))
-    priority = p * w.value[at] * w.lever[at] * weight * lift[at]
+    value = w.value[at]
+    priority = p * value * w.lever[at] * weight * lift[at]
     order = np.lexsort((w.id_rank[at], -priority)).tolist()
-    rows, props, prios = model.catalog.offers, p.tolist(), priority.tolist()
-    default = policy.default_value
-    out = []
-    for k in order:
-        offer = rows[offers[k]]
-        value = offer.value if offer.value is not None else default
-        out.append(Ranked(offer, props[k], value, prios[k], []))
-    return out
+    rows, props, prios, values = model.catalog.offers, p.tolist(), priority.tolist(), value.tolist()
+    return [Ranked(rows[offers[k]], props[k], values[k], prios[k], []) for k in order]
 
 
 def explain(ranked: Sequence[Ranked], signals: Signals, basis: str = "model") -> list[Ranked]:

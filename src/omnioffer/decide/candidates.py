@@ -50,11 +50,6 @@ def _als_items(
     return model.item_of_cf_row[_top(model.cf_factors @ user, n)]
 
 
-def als_top(model: VersionModel, user: npt.NDArray[np.float32] | None, n: int) -> list[int]:
-    out: list[int] = _als_items(model, user, n).tolist()
-    return out
-
-
 def history_top(h: History, model: VersionModel, n: int) -> list[int]:
     """The customer's own items by recency-weighted quantity, best first."""
     b, now = h.bought, h.now

@@ -6,7 +6,7 @@ the two on the same history); fills for "no history" are the same constants.
 Built as the matrix the ranker reads (`item_matrix`): the candidates' rows of a
 per-(version, channel) base table that holds what depends on the version alone and
 every "no history" fill, with only the columns that depend on the customer written
-over it. A customer's purchases are summarised in one plain-Python pass (`_Bought`).
+over it. A customer's purchases are summarised in one plain-Python pass (`_PurchaseStats`).
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _stats(acc: dict[int, list[Any]], now: float) -> dict[int, tuple[float, ...]
 
 
 @dataclass(frozen=True)
-class _Bought:
+class _PurchaseStats:
     """The customer's purchases, summarised in one plain-Python pass (a customer has tens
     of them, where numpy's per-call overhead would dominate)."""
 
@@ -89,9 +89,9 @@ class _Bought:
     total: float  # quantity bought, every purchase counted
 
     @classmethod
-    def of(cls, h: History, model: VersionModel) -> _Bought:
+    def of(cls, h: History, model: VersionModel) -> _PurchaseStats:
         b = h.bought
-        codes: list[int] = model.derived(_Bought, model.category_code.tolist)
+        codes: list[int] = model.derived(_PurchaseStats, model.category_code.tolist)
         by_item: dict[int, list[Any]] = {}
         by_category: dict[int, list[Any]] = {}
         last: dict[int, str] = {}
@@ -160,7 +160,7 @@ def _recent_views(h: History) -> dict[int, tuple[float, float, float]]:
 
 
 def _item_history(
-    h: History, bought: _Bought, m: FLOAT, at: Mapping[int, int], channel: str
+    h: History, bought: _PurchaseStats, m: FLOAT, at: Mapping[int, int], channel: str
 ) -> None:
     """The ci_* columns of the candidates the customer bought or browsed (every other
     candidate keeps the base's fills)."""
@@ -175,7 +175,7 @@ def _item_history(
             m[k, _VIEWS : _SEEN + 1] = seen
 
 
-def _category_history(bought: _Bought, model: VersionModel) -> F64:
+def _category_history(bought: _PurchaseStats, model: VersionModel) -> F64:
     """(category codes + 1) x (cc_* stats, cc_share): the last row, for items without a
     category, and the rows of categories never bought hold the fills."""
     table = np.empty((model.n_categories + 1, len(_CC) + 1))
@@ -210,7 +210,7 @@ def item_matrix(
     rank = cands.als_rank
     m[:, _ALS] = np.where(np.isnan(rank), 1_000.0, rank)
     m[:, _SRC : _SRC + len(SOURCES)] = cands.flags
-    bought = _Bought.of(h, model)
+    bought = _PurchaseStats.of(h, model)
     _item_history(h, bought, m, {item: k for k, item in enumerate(items.tolist())}, channel)
     m[:, _CC_AT:_IT] = _category_history(bought, model).take(model.category_code[items], axis=0)
     columns, mean_price = _customer(h, model.catalog.channels)

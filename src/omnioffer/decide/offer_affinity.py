@@ -96,16 +96,20 @@ def _log_share(best: F64, counts: Mapping[str, float]) -> F64:
     return out
 
 
-def category_affinity(
+def category_affinity(  # noqa: PLR0917 (one value per category table)
     model: VersionModel,
     offers: I64,
+    shares: Mapping[str, float],
     rates: Mapping[str, float],
     counts: Mapping[str, float],
     prior: float,
 ) -> dict[str, F64]:
-    """Per offer, best over its categories: the customer's response rate to offers of
-    the category and the log share of their distinct items in it (as in training)."""
-    count, rate = best_of_categories(
-        prepared(model), offers, [(counts, 0.0, 0.0), (rates, prior, -np.inf)]
+    """Per offer, best over its categories: the customer's share of purchases in the
+    category (co_cat_share), response rate to offers of the category (ca_rate) and log
+    share of their distinct items in it (ca_log_share), as in training."""
+    share, count, rate = best_of_categories(
+        prepared(model),
+        offers,
+        [(shares, 0.0, 0.0), (counts, 0.0, 0.0), (rates, prior, -np.inf)],
     )
-    return {"ca_rate": rate, "ca_log_share": _log_share(count, counts)}
+    return {"co_cat_share": share, "ca_rate": rate, "ca_log_share": _log_share(count, counts)}

@@ -26,7 +26,6 @@ import numpy.typing as npt
 from omnioffer.decide.catalog import VersionModel
 from omnioffer.decide.history import History
 from omnioffer.decide.offer_affinity import (
-    best_of_categories,
     category_affinity,
     category_items,
     category_rates,
@@ -220,13 +219,11 @@ def offer_matrix(  # noqa: PLR0917 (the positional signature callers use)
     out = np.empty((at.size, len(OFFER_FEATURES)), dtype=dtype)
     out[:, _SCALAR_COLS] = _customer(scan, model, prep, channel)
     out[:, prep.name_cols] = _per_offer(scan, model, prep, channel, at).T
-    (out[:, COLUMN["co_cat_share"]],) = best_of_categories(
-        prep, at, [(category_shares(scan, model), 0.0, 0.0)]
-    )
     out[:, COLUMN["cf_affinity"]] = _affinity(model, prep, user, at)
     out[:, COLUMN["ir_max"]] = _ir_max(model, prep, item_scores, at)
-    rates, counts = category_rates(scan, prep, prior), category_items(scan, model)
-    for name, values in category_affinity(model, at, rates, counts, prior).items():
+    shares, counts = category_shares(scan, model), category_items(scan, model)
+    rates = category_rates(scan, prep, prior)
+    for name, values in category_affinity(model, at, shares, rates, counts, prior).items():
         out[:, COLUMN[name]] = values
     return out
 

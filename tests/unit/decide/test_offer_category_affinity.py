@@ -27,7 +27,7 @@ def test_best_category_wins_and_unknown_categories_get_the_prior() -> None:
             _offer("d", ["socks"])]  # fmt: skip
     rates = {"shoes": 0.1, "hats": 0.6}
     counts = {"shoes": 3.0, "hats": 1.0}
-    out = category_affinity(make_model(rows), np.arange(4), rates, counts, PRIOR)
+    out = category_affinity(make_model(rows), np.arange(4), {}, rates, counts, PRIOR)
     np.testing.assert_allclose(out["ca_rate"], [0.1, 0.6, PRIOR, PRIOR])
     total = 4.0 + 2.0  # four distinct items plus the smoothing
     expected = [math.log(3.5 / total), math.log(3.5 / total), math.log(0.5 / total),
@@ -37,6 +37,6 @@ def test_best_category_wins_and_unknown_categories_get_the_prior() -> None:
 
 def test_a_customer_without_history_gets_the_fills() -> None:
     model = make_model([_offer("a", ["shoes"])])
-    out = category_affinity(model, np.arange(1), {}, {}, PRIOR)
+    out = category_affinity(model, np.arange(1), {}, {}, {}, PRIOR)
     assert out["ca_rate"].tolist() == [PRIOR]
     assert out["ca_log_share"].tolist() == [math.log(0.5 / 2.0)]
