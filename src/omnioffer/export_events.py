@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -16,9 +17,9 @@ import polars as pl
 
 from omnioffer.decide.records import decode_event
 from omnioffer.store.base import FeatureStore
-from omnioffer.store_report import read_whole_log
 
 ANON = "anon:"
+PAGE = 10_000  # log entries read, decoded and written at a time
 
 
 def _row(cid: str, payload: bytes) -> dict[str, object]:
@@ -48,24 +49,73 @@ SCHEMA: dict[str, pl.DataType] = {
 }  # fmt: skip
 
 
-def export_events(store: FeatureStore, out_dir: Path, fmt: str = "parquet") -> tuple[Path, int]:
-    async def go() -> list[tuple[str, bytes]]:
-        try:
-            return await read_whole_log(store)
-        finally:
-            await store.close()
+def _frame(page: list[tuple[str, str, bytes]]) -> pl.DataFrame:
+    return pl.DataFrame([_row(cid, payload) for _, cid, payload in page], schema=SCHEMA,
+                        orient="row")  # fmt: skip
 
-    rows = [_row(cid, payload) for cid, payload in asyncio.run(go())]
-    frame = pl.DataFrame(rows, schema=SCHEMA, orient="row")
+
+class _Writer:
+    """Pages of the log into one file: CSV appended as it comes, Parquet as part files
+    that one streaming pass joins at the end (polars writes no row groups one by one)."""
+
+    def __init__(self, tmp: Path, fmt: str, parts: Path) -> None:
+        self.tmp, self.fmt, self.parts, self.count = tmp, fmt, parts, 0
+
+    def add(self, frame: pl.DataFrame) -> None:
+        if self.fmt == "csv":
+            with self.tmp.open("ab") as out:
+                frame.write_csv(out, include_header=self.count == 0)
+        else:
+            frame.write_parquet(self.parts / f"part-{self.count:08d}.parquet")
+        self.count += 1
+
+    def finish(self) -> None:
+        if self.count == 0:  # an empty log still gives a file with the contract's columns
+            self.add(pl.DataFrame(schema=SCHEMA))
+        if self.fmt != "csv":
+            files = sorted(self.parts.glob("part-*.parquet"))
+            pl.scan_parquet(files).sink_parquet(self.tmp)
+
+
+def export_events(
+    store: FeatureStore, out_dir: Path, fmt: str = "parquet", *, page: int = PAGE
+) -> tuple[Path, int]:
+    """Write the whole log to `out_dir/events.<fmt>`; its path and the number of events.
+
+    The log is read `page` entries at a time and never held whole in memory. The file
+    appears complete or not at all: a failure part way (the store going away) leaves
+    any earlier `events.<fmt>` as it was and no temporary files behind.
+    """
+    if page < 1:
+        asyncio.run(store.close())  # closed on every path, as after an export
+        raise ValueError(f"page must be >= 1, got {page}")
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"events.{fmt}"
     tmp = out_dir / f".events.{fmt}.tmp"
-    if fmt == "csv":
-        frame.write_csv(tmp)
-    else:
-        frame.write_parquet(tmp)
-    tmp.replace(target)  # readers never see a half-written file
-    return target, frame.height
+    tmp.unlink(missing_ok=True)  # left by a run that was killed: never append to it
+
+    async def copy(writer: _Writer) -> int:
+        n, after = 0, None
+        try:
+            while True:
+                entries = await store.read_log(after, page)
+                if entries:
+                    writer.add(_frame(entries))
+                    n, after = n + len(entries), entries[-1][0]
+                if len(entries) < page:
+                    return n
+        finally:
+            await store.close()
+
+    try:
+        with tempfile.TemporaryDirectory(prefix=".events-parts-", dir=out_dir) as parts:
+            writer = _Writer(tmp, fmt, Path(parts))
+            n = asyncio.run(copy(writer))
+            writer.finish()
+        tmp.replace(target)  # readers never see a half-written file
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target, n
 
 
 def run_export(store: FeatureStore, out_dir: Path, fmt: str, out: TextIO = sys.stdout) -> int:

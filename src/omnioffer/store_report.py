@@ -16,8 +16,6 @@ from typing import TextIO
 from omnioffer.store import DEFAULT_EMBEDDED_PATH, open_store
 from omnioffer.store.base import FeatureStore, VersionInfo
 
-PAGE = 10_000
-
 
 def configured_store(url: str | None, *, must_exist: bool = False) -> FeatureStore | None:
     url = url or os.environ.get("OMNIOFFER_STORE_URL") or None
@@ -53,15 +51,3 @@ def activate_in_store(store: FeatureStore, version: str) -> None:
             await store.close()
 
     asyncio.run(go())
-
-
-async def read_whole_log(store: FeatureStore) -> list[tuple[str, bytes]]:
-    """Every (customer_id, payload) in the durable event log, oldest first."""
-    out: list[tuple[str, bytes]] = []
-    after: str | None = None
-    while True:
-        page = await store.read_log(after, PAGE)
-        out.extend((cid, payload) for _, cid, payload in page)
-        if len(page) < PAGE:
-            return out
-        after = page[-1][0]
