@@ -47,7 +47,7 @@ def cmd_export_events(args: argparse.Namespace) -> int:
     store = configured_store(args.store, must_exist=True)
     if store is None:
         raise UsageError("no feature store: pass --store URL or set OMNIOFFER_STORE_URL")
-    return run_export(store, args.out, args.format)
+    return run_export(store, args.out, args.format, trim=args.trim)
 
 
 def _store_flag(p: argparse.ArgumentParser) -> None:
@@ -81,5 +81,11 @@ def add_service_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser
     p = sub.add_parser("export-events", help="write the ingested event log as a contract file")
     p.add_argument("--out", type=Path, required=True, help="folder for events.parquet|csv")
     p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument(
+        "--trim",
+        action="store_true",
+        help="then delete the exported events from the log, once the file is on disk "
+        "(refused if the folder already holds an events file)",
+    )
     _store_flag(p)
     p.set_defaults(handler=cmd_export_events)

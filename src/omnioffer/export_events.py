@@ -7,6 +7,7 @@ exactly as they arrived, so retraining resolves them like any other history.
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -16,7 +17,8 @@ from typing import TextIO
 import polars as pl
 
 from omnioffer.decide.records import decode_event
-from omnioffer.store.base import FeatureStore
+from omnioffer.errors import UsageError
+from omnioffer.store.base import FeatureStore, StoreUnavailable
 
 ANON = "anon:"
 PAGE = 10_000  # log entries read, decoded and written at a time
@@ -78,47 +80,101 @@ class _Writer:
 
 
 def export_events(
-    store: FeatureStore, out_dir: Path, fmt: str = "parquet", *, page: int = PAGE
+    store: FeatureStore,
+    out_dir: Path,
+    fmt: str = "parquet",
+    *,
+    page: int = PAGE,
+    trim: bool = False,
 ) -> tuple[Path, int]:
     """Write the whole log to `out_dir/events.<fmt>`; its path and the number of events.
+    The store is closed afterwards, whatever happened.
 
     The log is read `page` entries at a time and never held whole in memory. The file
     appears complete or not at all: a failure part way (the store going away) leaves
     any earlier `events.<fmt>` as it was and no temporary files behind.
+
+    With `trim`, the exported entries are then deleted from the log, only once the file
+    is on disk (fsync'd); entries added meanwhile stay for the next export. It refuses
+    an `out_dir` already holding `events.<fmt>`: that file's events would be gone from
+    both places once overwritten.
     """
-    if page < 1:
-        asyncio.run(store.close())  # closed on every path, as after an export
-        raise ValueError(f"page must be >= 1, got {page}")
-    out_dir.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(_export(store, out_dir, fmt, page, trim))
+
+
+async def _export(
+    store: FeatureStore, out_dir: Path, fmt: str, page: int, trim: bool
+) -> tuple[Path, int]:
     target = out_dir / f"events.{fmt}"
     tmp = out_dir / f".events.{fmt}.tmp"
-    tmp.unlink(missing_ok=True)  # left by a run that was killed: never append to it
-
-    async def copy(writer: _Writer) -> int:
-        n, after = 0, None
-        try:
-            while True:
-                entries = await store.read_log(after, page)
-                if entries:
-                    writer.add(_frame(entries))
-                    n, after = n + len(entries), entries[-1][0]
-                if len(entries) < page:
-                    return n
-        finally:
-            await store.close()
-
     try:
-        with tempfile.TemporaryDirectory(prefix=".events-parts-", dir=out_dir) as parts:
-            writer = _Writer(tmp, fmt, Path(parts))
-            n = asyncio.run(copy(writer))
-            writer.finish()
-        tmp.replace(target)  # readers never see a half-written file
+        if page < 1:
+            raise ValueError(f"page must be >= 1, got {page}")
+        if trim and target.exists():
+            raise UsageError(
+                f"{target} exists: move it away first (--trim deletes what it exports "
+                "from the log, so an overwritten export would be lost)"
+            )
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tmp.unlink(missing_ok=True)  # left by a run that was killed: never append to it
+        try:
+            with tempfile.TemporaryDirectory(prefix=".events-parts-", dir=out_dir) as parts:
+                writer = _Writer(tmp, fmt, Path(parts))
+                n, ends = await _copy(store, writer, page)
+                writer.finish()
+            tmp.replace(target)  # readers never see a half-written file
+        finally:
+            tmp.unlink(missing_ok=True)
+        if trim and ends:
+            _durable(target)
+            await _trim(store, target, n, ends)
+        return target, n
     finally:
-        tmp.unlink(missing_ok=True)
-    return target, n
+        await store.close()
 
 
-def run_export(store: FeatureStore, out_dir: Path, fmt: str, out: TextIO = sys.stdout) -> int:
-    target, n = export_events(store, out_dir, fmt)
-    print(f"exported {n} events to {target}", file=out)
+async def _copy(store: FeatureStore, writer: _Writer, page: int) -> tuple[int, list[str]]:
+    """Every log entry into `writer`, a page at a time; (count, each page's last id)."""
+    ends: list[str]
+    n, ends = 0, []
+    while True:
+        entries = await store.read_log(ends[-1] if ends else None, page)
+        if entries:
+            writer.add(_frame(entries))
+            n += len(entries)
+            ends.append(entries[-1][0])
+        if len(entries) < page:
+            return n, ends
+
+
+async def _trim(store: FeatureStore, target: Path, n: int, ends: list[str]) -> None:
+    """Delete the exported entries a page at a time: Redis runs one command at a time,
+    and deleting millions in one XTRIM would hold every decision up meanwhile."""
+    done = None
+    try:
+        for end in ends:
+            await store.trim_log(end)
+            done = end
+    except StoreUnavailable as exc:
+        where = "not trimmed" if done is None else f"trimmed only through entry {done}"
+        raise StoreUnavailable(f"{target} holds all {n} events, but the log was {where}: "
+                               f"{exc}") from exc  # fmt: skip
+
+
+def _durable(path: Path) -> None:
+    """fsync a file, then its folder (so the rename into it survives a crash too)."""
+    for target, flags in ((path, os.O_RDONLY), (path.parent, os.O_RDONLY | os.O_DIRECTORY)):
+        fd = os.open(target, flags)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def run_export(
+    store: FeatureStore, out_dir: Path, fmt: str, out: TextIO = sys.stdout, *, trim: bool = False
+) -> int:
+    target, n = export_events(store, out_dir, fmt, trim=trim)
+    trimmed = f"; {n} entries deleted from the log" if trim and n else ""
+    print(f"exported {n} events to {target}{trimmed}", file=out)
     return 0

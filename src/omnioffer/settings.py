@@ -43,8 +43,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     channels: Annotated[tuple[Channel, ...], msgspec.Meta(min_length=1)] = DEFAULT_CHANNELS
     store_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.25
     model_poll_s: Annotated[float, msgspec.Meta(gt=0, le=3_600)] = 0.5
-    # Redis: keep about this many newest event-log entries (None: all, until
-    # export-events' reader or an operator trims the stream).
+    # Redis: keep about this many newest event-log entries, exported or not (None:
+    # all, until `export-events --trim` deletes what it exported).
     event_log_max_len: Annotated[int, msgspec.Meta(ge=1)] | None = None
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1_024)] = 2_000_000
     log_level: LogLevel = "info"

@@ -111,6 +111,32 @@ def test_read_log_pages_every_accepted_event_once(store: FeatureStore, aio: asyn
     assert aio.run(store.read_log(seen[2][0], 100)) == seen[3:]
 
 
+def test_trim_log_deletes_through_an_entry_and_keeps_the_rest(
+    store: FeatureStore, aio: asyncio.Runner
+) -> None:
+    aio.run(store.ingest([ev(f"e{n}", f"c{n % 2}") for n in range(5)]))
+    seen = aio.run(store.read_log(None, 10))
+    assert aio.run(store.trim_log(seen[2][0])) == 3
+    assert aio.run(store.read_log(None, 10)) == seen[3:]
+    assert aio.run(store.read_log(seen[0][0], 10)) == seen[3:], "a trimmed id is still a cursor"
+    aio.run(store.ingest([ev("e5", "c1")]))
+    assert aio.run(store.trim_log(seen[2][0])) == 0, "nothing left up to there"
+    assert aio.run(store.trim_log(seen[4][0])) == 2
+    rest = aio.run(store.read_log(None, 10))
+    assert [(c, p) for _, c, p in rest] == [("c1", b"e5")]
+    assert events_of(store, aio, "c1") == [b"e1", b"e3", b"e5"], "real-time state untouched"
+
+
+@pytest.mark.parametrize("bad", ["", "x", "1-x", "-1"])
+def test_trim_log_refuses_an_id_that_is_not_an_entry_id(
+    store: FeatureStore, aio: asyncio.Runner, bad: str
+) -> None:
+    aio.run(store.ingest([ev("e1", "c1")]))
+    with pytest.raises(StoreError, match="invalid log entry id"):
+        aio.run(store.trim_log(bad))
+    assert len(aio.run(store.read_log(None, 10))) == 1
+
+
 def test_offer_counters(store: FeatureStore, aio: asyncio.Runner) -> None:
     aio.run(
         store.ingest(

@@ -1,7 +1,10 @@
-"""`export-events` reads the log a page at a time and writes the file whole or not at all."""
+"""`export-events` reads the log a page at a time, writes the file whole or not at all,
+and with `trim` deletes from the log only what the file holds."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,7 +15,8 @@ from litestar.testing import TestClient
 from served_version import iso
 
 from omnioffer.contracts.report import run_validate
-from omnioffer.export_events import export_events
+from omnioffer.errors import UsageError
+from omnioffer.export_events import export_events, run_export
 from omnioffer.store import open_store
 from omnioffer.store.base import FeatureStore, StoreUnavailable
 
@@ -115,3 +119,83 @@ def test_a_page_size_below_one_is_refused(embedded_url: str, tmp_path: Path) -> 
     with pytest.raises(ValueError, match="page must be >= 1"):
         export_events(open_store(embedded_url), tmp_path, page=0)
     assert not tmp_path.joinpath("events.parquet").exists()
+
+
+class _TrimFailsOnCall:
+    """A store whose log trim fails on one call (the store going away part way)."""
+
+    def __init__(self, store: FeatureStore, failing_call: int) -> None:
+        self._store, self._failing, self.calls = store, failing_call, 0
+
+    async def trim_log(self, through: str) -> int:
+        self.calls += 1
+        if self.calls == self._failing:
+            raise StoreUnavailable("connection lost")
+        return await self._store.trim_log(through)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def _log(url: str) -> list[tuple[str, str, bytes]]:
+    async def read() -> list[tuple[str, str, bytes]]:
+        store = open_store(url)
+        try:
+            return await store.read_log(None, 1000)
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
+
+
+def test_trim_deletes_what_was_exported_and_the_next_export_gets_the_rest(
+    served: tuple[TestClient, float], embedded_url: str, tmp_path: Path
+) -> None:
+    client, now = served
+    _post(client, now)
+    first, n = export_events(open_store(embedded_url), tmp_path / "a", page=3, trim=True)
+    assert n == EVENTS and _read(first).height == EVENTS
+    assert _log(embedded_url) == []
+    post_events(client, {"customer_id": "c0000001", "channel": "email", "event_type": "view",
+                         "item_id": "i000010", "timestamp": iso(now - 5)})  # fmt: skip
+    second, n = export_events(open_store(embedded_url), tmp_path / "b", trim=True)
+    assert n == 1 and _read(second).get_column("item_id").to_list() == ["i000010"]
+    assert _read(first).height == EVENTS, "the first export is left alone"
+
+
+def test_trim_refuses_a_folder_that_holds_an_export_and_touches_nothing(
+    served: tuple[TestClient, float], embedded_url: str, tmp_path: Path
+) -> None:
+    client, now = served
+    _post(client, now)
+    path, _ = export_events(open_store(embedded_url), tmp_path)  # no trim: the log stays
+    before, log = path.read_bytes(), _log(embedded_url)
+    with pytest.raises(UsageError, match=r"events\.parquet exists: move it away first"):
+        export_events(open_store(embedded_url), tmp_path, trim=True)
+    assert path.read_bytes() == before and _log(embedded_url) == log and len(log) == EVENTS
+
+
+def test_a_trim_that_fails_part_way_says_how_far_it_got_and_keeps_the_rest(
+    served: tuple[TestClient, float], embedded_url: str, tmp_path: Path
+) -> None:
+    client, now = served
+    _post(client, now)
+    failing = _TrimFailsOnCall(open_store(embedded_url), failing_call=2)
+    with pytest.raises(StoreUnavailable, match="holds all 8 events, but the log was trimmed only"):
+        export_events(cast(FeatureStore, failing), tmp_path, "csv", page=3, trim=True)
+    assert _read(tmp_path / "events.csv").height == EVENTS, "the file is whole"
+    assert len(_log(embedded_url)) == EVENTS - 3, "the first page went, the rest stays"
+
+
+def test_the_cli_trims_and_says_so(
+    served: tuple[TestClient, float], embedded_url: str, tmp_path: Path
+) -> None:
+    client, now = served
+    _post(client, now)
+    out = io.StringIO()
+    assert run_export(open_store(embedded_url), tmp_path, "csv", out, trim=True) == 0
+    assert out.getvalue() == (
+        f"exported {EVENTS} events to {tmp_path / 'events.csv'}; "
+        f"{EVENTS} entries deleted from the log\n"
+    )
+    assert _log(embedded_url) == []

@@ -161,6 +161,11 @@ class FeatureStore(Protocol):
         Entry ids are opaque, backend-specific strings: pass the last one back as `after`.
         """
 
+    async def trim_log(self, through: str) -> int:
+        """Delete the log entries up to and including entry id `through` (one that
+        read_log returned); how many went. Entries added after it stay. StoreError for
+        an id that is not one of this backend's."""
+
     async def offer_counters(self, offer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Counters per requested offer id (field -> count); {} for an offer never counted."""
 

@@ -261,15 +261,17 @@ class EmbeddedStore:
         return IngestResult(accepted=tuple(accepted), duplicates=tuple(dupes))
 
     async def read_log(self, after: str | None, limit: int) -> list[tuple[str, str, bytes]]:
-        try:
-            start = 0 if after is None else int(after)
-        except ValueError:
-            raise StoreError(f"invalid log entry id {after!r}") from None
+        start = 0 if after is None else _log_seq(after)
         rows = self._read(
             "SELECT seq, customer_id, payload FROM log WHERE seq > ? ORDER BY seq LIMIT ?",
             (start, max(limit, 0)),
         )
         return [(str(seq), str(cid), bytes(payload)) for seq, cid, payload in rows]
+
+    async def trim_log(self, through: str) -> int:
+        seq = _log_seq(through)
+        with self._write("trim_log") as conn:
+            return conn.execute("DELETE FROM log WHERE seq <= ?", (seq,)).rowcount
 
     async def offer_counters(self, offer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Every requested offer is in the answer; never-counted offers map to {}."""
@@ -299,3 +301,10 @@ class EmbeddedStore:
             (keys.check_id(decision_id, "decision id"), self._clock()),
         )
         return (str(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+
+def _log_seq(entry_id: str) -> int:
+    """A log entry id of this store (the row's seq) as an int; StoreError if it is none."""
+    if not (entry_id.isascii() and entry_id.isdigit()):
+        raise StoreError(f"invalid log entry id {entry_id!r}")
+    return int(entry_id)

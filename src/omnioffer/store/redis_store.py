@@ -72,7 +72,8 @@ class RedisStore:
         about that many newest entries (XADD MAXLEN ~, so Redis trims whole nodes
         and may keep somewhat more). Entries a log reader has not consumed yet are
         trimmed too, so size it above the readers' worst backlog. None (the
-        default) keeps every entry: the log grows until something else trims it.
+        default) keeps every entry until `trim_log` (`export-events --trim`) deletes
+        what was exported.
         """
         if log_max_len is not None and log_max_len < 1:
             raise StoreError(f"log_max_len must be at least 1 or None, got {log_max_len}")
@@ -305,6 +306,15 @@ class RedisStore:
             if entry_id is not None and fields is not None:
                 out.append((_text(entry_id), _text(fields[b"c"]), _blob(fields[b"p"])))
         return out
+
+    async def trim_log(self, through: str) -> int:
+        ms, dash, seq = through.partition("-")
+        if not (dash and through.isascii() and ms.isdigit() and seq.isdigit()):
+            raise StoreError(f"invalid log entry id {through!r}")
+        # XTRIM MINID, exact: drops the entries whose id is below the one after `through`
+        async with self._guard("trim_log"):
+            return int(await self._r.xtrim(keys.log(), minid=f"{ms}-{int(seq) + 1}",
+                                           approximate=False))  # fmt: skip
 
     async def offer_counters(self, offer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Every requested offer is in the answer; never-counted offers map to {}."""
