@@ -17,7 +17,7 @@ import numpy as np
 from served_version import AS_OF_DAYS, iso, load_into, service_settings
 
 from omnioffer.api.schemas import DecisionRequest
-from omnioffer.decide.candidates import similar_to
+from omnioffer.decide.candidates import similar_cache, similar_to
 from omnioffer.decide.factory import make_service, open_service_store
 from omnioffer.decide.ranking import offer_propensity, score_items
 from omnioffer.decide.rules import candidate_offers
@@ -94,7 +94,7 @@ def test_similar_items_are_remembered_per_version_and_equal_a_fresh_computation(
     data = model.data
     rows = range(min(20, data.cf_unit.shape[0]))
     first = [similar_to(data, r, 10) for r in rows]
-    assert len(data.similar_cache) == len(rows)
+    assert len(similar_cache(data)) == len(rows)
     again = [similar_to(data, r, 10) for r in rows]
     assert again == first
     for r, got in zip(rows, first, strict=True):

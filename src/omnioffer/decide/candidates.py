@@ -7,6 +7,7 @@ purchases, global and channel popularity), computed from one customer's arrays.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -85,15 +86,22 @@ def similar_to(model: VersionModel, row: int, n: int) -> list[int]:
     `row` itself; at most every other item, as training's similar_items. Remembered per
     version: the answer depends only on the version's factors, and the same seed items
     come back for many customers."""
-    key = (row, n)
-    found = model.similar_cache.get(key)
+    key, cache = (row, n), similar_cache(model)
+    found = cache.get(key)
     if found is None:
         sims = cosines(model, row)
         found = model.item_of_cf_row[_top(sims, min(n, sims.size - 1))].tolist()
-        if len(model.similar_cache) >= SIMILAR_CACHE_MAX:
-            model.similar_cache.clear()
-        model.similar_cache[key] = found
+        if len(cache) >= SIMILAR_CACHE_MAX:
+            cache.clear()
+        cache[key] = found
     return found
+
+
+def similar_cache(model: VersionModel) -> dict[tuple[int, int], list[int]]:
+    """similar_to's answers by (cf row, n), kept with the loaded version; filled as seeds
+    come."""
+    empty: Callable[[], dict[tuple[int, int], list[int]]] = dict
+    return model.derived(similar_to, empty)
 
 
 def related_top(h: History, model: VersionModel, seeds: int, n: int) -> list[int]:

@@ -100,10 +100,6 @@ class VersionModel:
     offer_index: dict[str, int] = field(default_factory=dict)
     channel_code: dict[str, int] = field(default_factory=dict)
     n_categories: int = 0  # category codes are 0 .. n_categories - 1
-    # cf row -> items most similar to it (candidates.similar_to); filled as seeds come
-    similar_cache: dict[tuple[int, int], list[int]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
     _derived: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def derived(self, key: Hashable, build: Callable[[], T]) -> T:
