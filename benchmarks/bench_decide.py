@@ -31,11 +31,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_materialize import BULK_QUERY, DEFAULT_CACHE, prepare, redis_server, serving_cutoff
-from omnioffer.api.schemas import DecisionRequest
-from omnioffer.decide.factory import make_service, open_service_store
+from omnioffer.contracts.http import DecisionRequest
 from omnioffer.decide.service import DecisionService
 from omnioffer.materialize import materialize
 from omnioffer.registry import load_version
+from omnioffer.service import make_service, open_service_store
 from omnioffer.settings import load_settings
 from omnioffer.store import open_store
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import polars as pl
 
 from bench_materialize import exit_on_sigterm, redis_server, run_measured
-from omnioffer.decide.records import Event, encode_event
+from omnioffer.contracts.payloads import Event, encode_event
 from omnioffer.store import open_store
 from omnioffer.store.base import StoredEvent
 

@@ -38,10 +38,14 @@ from pathlib import Path
 import polars as pl
 import redis
 
-from omnioffer.decide.catalog import encode_catalog
-from omnioffer.decide.records import CustomerBatch, decode_batch, encode_batch
-from omnioffer.decide.runtime import CATALOG
-from omnioffer.decide.serving_files import build_catalog, customer_batches
+from omnioffer.contracts.payloads import (
+    CATALOG,
+    CustomerBatch,
+    decode_batch,
+    encode_batch,
+    encode_catalog,
+)
+from omnioffer.contracts.serving import build_catalog, customer_batches
 from omnioffer.registry import LoadedVersion, load_version
 from omnioffer.store import FeatureStore, open_store
 

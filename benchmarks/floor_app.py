@@ -9,7 +9,7 @@ does) and answers {"id": ..., "bytes": <value length or -1>}. Served like `omnio
 serve`: uvicorn, app factory, the same number of worker processes, uvloop/httptools
 only when installed, a redis.asyncio client per worker with a bounded pool.
 
-Served through `omnioffer.api.server.run_uvicorn`, exactly as `omnioffer serve` is
+Served through `omnioffer.server.run_uvicorn`, exactly as `omnioffer serve` is
 (TCP_NODELAY patch, uvloop/httptools when installed).
 """
 
@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 from litestar import Litestar, get
 from litestar.datastructures import State
 
-from omnioffer.api.server import run_uvicorn
+from omnioffer.server import run_uvicorn
 
 URL_ENV, KEY_ENV = "FLOOR_REDIS_URL", "FLOOR_KEY"
 

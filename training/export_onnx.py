@@ -9,7 +9,7 @@ float32 output `score` (n, 1): the booster's raw score, i.e.
   would otherwise emit a classifier with a label output and a (n, 2) probability
   output; one output shape for every ranker keeps the online scorer uniform,
   the margin orders candidates exactly like the probability, and the online side
-  applies `omnioffer.scoring.sigmoid` where it needs a calibrated propensity. To
+  applies `omnioffer.version.scorer.sigmoid` where it needs a calibrated propensity. To
   get the margin, the objective is renamed to `regression` in a copy of the
   model text before conversion; the trees are untouched.
 
@@ -37,7 +37,7 @@ from onnxmltools import convert_lightgbm
 from onnxmltools.convert.common.data_types import FloatTensorType
 
 from omnioffer.errors import OmniofferError
-from omnioffer.scoring import FEATURE_NAMES_KEY, INPUT_NAME, OnnxScorer
+from omnioffer.version.scorer import FEATURE_NAMES_KEY, INPUT_NAME, OnnxScorer
 
 OUTPUT_NAME = "score"
 TARGET_OPSET = 15  # pinned so the graph does not change with the installed onnx version

@@ -23,7 +23,7 @@ def cmd_materialize(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from omnioffer.api.server import run_server
+    from omnioffer.server import run_server
     from omnioffer.settings import load_settings
 
     overrides = {

@@ -16,8 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from omnioffer.decide.catalog import decode_catalog
-from omnioffer.decide.runtime import CATALOG
+from omnioffer.contracts.payloads import CATALOG, decode_catalog
 from omnioffer.materialize import materialize
 from omnioffer.store import open_store
 

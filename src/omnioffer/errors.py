@@ -1,4 +1,6 @@
-"""One exception hierarchy for the whole package; the CLI maps it to exit codes."""
+"""One exception hierarchy for the whole package (usage, data, input, not found; the
+store's errors derive from it in store/base.py). The CLI maps it to exit codes, the
+HTTP layer to problem responses (api/errors.py); the stages raise it and know no HTTP."""
 
 from __future__ import annotations
 
@@ -19,3 +21,19 @@ class UsageError(OmniofferError):
     """The command was called wrongly: bad flag value, missing path (exit code 2)."""
 
     exit_code = 2
+
+
+class InputError(OmniofferError):
+    """A request is well-formed JSON of the right types but semantically wrong (HTTP 422).
+
+    `field` is the JSON path of the offending value, e.g. "$.events[3].item_id".
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class NotFound(OmniofferError):  # noqa: N818 (public name, read as "404 Not Found")
+    """The addressed resource (an item, a decision) does not exist (HTTP 404)."""

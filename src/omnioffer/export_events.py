@@ -16,7 +16,7 @@ from typing import TextIO
 
 import polars as pl
 
-from omnioffer.decide.records import decode_event
+from omnioffer.contracts.payloads import decode_event
 from omnioffer.errors import UsageError
 from omnioffer.store.base import FeatureStore, StoreUnavailable
 

@@ -14,9 +14,8 @@ import time
 from pathlib import Path
 from typing import TextIO
 
-from omnioffer.decide.catalog import encode_catalog
-from omnioffer.decide.runtime import CATALOG
-from omnioffer.decide.serving_files import build_catalog, customer_batches
+from omnioffer.contracts.payloads import CATALOG, encode_catalog
+from omnioffer.contracts.serving import build_catalog, customer_batches
 from omnioffer.registry import get_current, load_version
 from omnioffer.store.base import FeatureStore
 

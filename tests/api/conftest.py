@@ -11,7 +11,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from omnioffer.api.app import create_app
-from omnioffer.api.schemas import (
+from omnioffer.contracts.http import (
     DecisionRequest,
     DecisionResponse,
     EventsRequest,

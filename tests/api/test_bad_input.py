@@ -9,7 +9,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from omnioffer.api.ports import InputError
+from omnioffer.errors import InputError
 
 Client = TestClient[Litestar]
 ValidBody = Callable[[str], dict[str, Any]]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
-import types
 from collections.abc import Callable
 from typing import Any
 
@@ -14,8 +12,7 @@ from litestar import Litestar
 from litestar.testing import TestClient
 
 from omnioffer.api.app import create_app
-from omnioffer.api.ports import NotFound
-from omnioffer.api.schemas import (
+from omnioffer.contracts.http import (
     DecisionRequest,
     DecisionResponse,
     EventsResponse,
@@ -24,6 +21,7 @@ from omnioffer.api.schemas import (
     RecommendationResponse,
     SimilarResponse,
 )
+from omnioffer.errors import NotFound
 from omnioffer.settings import Settings
 from omnioffer.store.base import StoreUnavailable
 
@@ -196,20 +194,15 @@ def test_openapi_lists_every_route_with_its_operation_id(client: Client) -> None
     assert "application/problem+json" in decisions["400"]["content"]
 
 
-def test_lifespan_builds_and_closes_the_real_decider(
-    monkeypatch: pytest.MonkeyPatch, fake: Any, valid_body: ValidBody
-) -> None:
+def test_lifespan_builds_and_closes_the_decider(fake: Any, valid_body: ValidBody) -> None:
     seen: list[Settings] = []
 
     async def build_decider(settings: Settings) -> Any:
         seen.append(settings)
         return fake
 
-    module = types.ModuleType("omnioffer.decide.factory")
-    module.build_decider = build_decider  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "omnioffer.decide.factory", module)
     settings = Settings(port=9999)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings, build=build_decider)) as client:
         assert seen == [settings]
         assert client.post("/v1/feedback", json=valid_body("/v1/feedback")).status_code == 200
         assert not fake.closed
@@ -220,3 +213,8 @@ def test_a_given_decider_is_left_open(app: Litestar, fake: Any) -> None:
     with TestClient(app) as client:
         assert client.get("/health/live").status_code == 200
     assert not fake.closed  # the caller owns it
+
+
+def test_an_app_without_decider_or_builder_is_refused() -> None:
+    with pytest.raises(ValueError, match="decider or a builder"):
+        create_app(Settings())

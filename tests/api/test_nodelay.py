@@ -53,7 +53,7 @@ def test_uvicorn_binds_an_ipproto_tcp_listener_once_patched_and_patching_twice_i
     first = Config.bind_socket
     patch_uvicorn_nodelay()
     assert Config.bind_socket is first
-    sock = Config(app="omnioffer.api.app:app_from_env", host="127.0.0.1", port=0).bind_socket()
+    sock = Config(app="omnioffer.service:app_from_env", host="127.0.0.1", port=0).bind_socket()
     try:
         assert sock.proto == socket.IPPROTO_TCP
         assert asyncio.run(_accepted_nodelay(sock)) != 0

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from omnioffer.api import server
+from omnioffer import server
 from omnioffer.api.metrics import MULTIPROC_ENV
 from omnioffer.contracts.schema import DEFAULT_CHANNELS
 from omnioffer.errors import UsageError
@@ -164,7 +164,7 @@ def test_run_server_hands_settings_to_workers(monkeypatch: pytest.MonkeyPatch) -
     settings = Settings(port=8400, workers=3, channels=("web",), policy={"cap": 2})
     server.run_server(settings)
 
-    assert seen["app"] == "omnioffer.api.app:app_from_env" and seen["factory"] is True
+    assert seen["app"] == "omnioffer.service:app_from_env" and seen["factory"] is True
     assert (seen["port"], seen["workers"], seen["log_level"]) == (8400, 3, "info")
     assert seen["settings"] == settings
     assert seen["metrics_dir_existed"]
@@ -188,7 +188,7 @@ def test_single_worker_needs_no_multiprocess_metrics(monkeypatch: pytest.MonkeyP
 def test_the_event_log_bound_reaches_the_redis_store_from_the_environment() -> None:
     import asyncio
 
-    from omnioffer.decide.factory import open_service_store
+    from omnioffer.service import open_service_store
     from omnioffer.store.redis_store import RedisStore
 
     env = {"OMNIOFFER_STORE_URL": "redis://127.0.0.1:1/0", "OMNIOFFER_EVENT_LOG_MAX_LEN": "500"}

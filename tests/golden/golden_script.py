@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 from litestar.testing import TestClient
 
-from omnioffer.scoring import OnnxScorer
+from omnioffer.version.scorer import OnnxScorer
 
 HERE = Path(__file__).parent
 MODELS = HERE / "models"

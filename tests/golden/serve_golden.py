@@ -11,10 +11,9 @@ from pathlib import Path
 from golden_script import MODELS
 from litestar.testing import TestClient
 
-from omnioffer.api.app import create_app
-from omnioffer.decide.catalog import decode_catalog
-from omnioffer.decide.runtime import CATALOG
+from omnioffer.contracts.payloads import CATALOG, decode_catalog
 from omnioffer.materialize import materialize
+from omnioffer.service import create_service_app
 from omnioffer.settings import load_settings
 from omnioffer.store import open_store
 
@@ -40,5 +39,5 @@ def golden_client(tmp: Path) -> Iterator[tuple[TestClient, float]]:
     now = _load(url) + timedelta(days=1).total_seconds()
     as_of = datetime.fromtimestamp(now, tz=UTC).isoformat()
     overrides = {"store_url": url, "models_dir": str(MODELS), "as_of": as_of}
-    with TestClient(create_app(load_settings(None, env={}, overrides=overrides))) as client:
+    with TestClient(create_service_app(load_settings(None, env={}, overrides=overrides))) as client:
         yield client, now

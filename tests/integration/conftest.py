@@ -15,9 +15,9 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 
-from omnioffer.decide.catalog import VersionModel
-from omnioffer.decide.serving_files import build_catalog, customer_batches
+from omnioffer.contracts.serving import build_catalog, customer_batches
 from omnioffer.registry import LoadedVersion, load_version
+from omnioffer.version.model import VersionModel
 from omnioffer.vocab import Vocabulary
 from training.cf import CFModel
 from training.prep.interactions import Interactions

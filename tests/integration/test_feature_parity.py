@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from omnioffer.decide.candidates import generate as online_candidates
-from omnioffer.decide.catalog import VersionModel
-from omnioffer.decide.history import History
-from omnioffer.decide.item_features import item_features
-from omnioffer.decide.records import decode_batch
+from omnioffer.contracts.payloads import decode_batch
+from omnioffer.features.candidates import generate as online_candidates
+from omnioffer.features.history import History
+from omnioffer.features.items import item_features
+from omnioffer.version.model import VersionModel
 from training.candidates import CandidateConfig, generate_candidates
 from training.features.item_features import build_item_features, item_feature_names
 from training.snapshot import Snapshot

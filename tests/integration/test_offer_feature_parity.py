@@ -16,10 +16,11 @@ import numpy.typing as npt
 import polars as pl
 import scipy.sparse as sp
 
-from omnioffer.decide.catalog import ITEM_STATS, Catalog, OfferRow, VersionModel
-from omnioffer.decide.history import History
-from omnioffer.decide.offer_features import NEVER, NO_ITEM_SCORE, offer_features
-from omnioffer.decide.records import Event, decode_batch
+from omnioffer.contracts.payloads import Catalog, Event, OfferRow, decode_batch
+from omnioffer.features.history import History
+from omnioffer.features.offers import NEVER, NO_ITEM_SCORE, offer_features
+from omnioffer.features.spec import ITEM_STATS
+from omnioffer.version.model import VersionModel
 from omnioffer.vocab import Vocabulary
 from training.cf import CFModel
 from training.features.offer_features import (

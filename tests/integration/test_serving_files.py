@@ -6,8 +6,8 @@ from pathlib import Path
 
 import polars as pl
 
-from omnioffer.decide.records import decode_batch
-from omnioffer.decide.serving_files import customer_batches
+from omnioffer.contracts.payloads import decode_batch
+from omnioffer.contracts.serving import customer_batches
 from omnioffer.registry import load_version
 from training.train import TrainOutcome
 

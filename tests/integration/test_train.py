@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from omnioffer.registry import get_current, load_version
-from omnioffer.scoring import OnnxScorer
+from omnioffer.version.scorer import OnnxScorer
 from training.config import TrainConfig
 from training.prep.split import make_split
 from training.ranker import RankerConfig

@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import TestClient
 from served_version import AS_OF_DAYS, iso, load_into, service_settings
 
-from omnioffer.api.app import create_app
+from omnioffer.service import create_service_app
 from training.train import TrainOutcome
 
 
@@ -28,5 +28,5 @@ def served(
     cutoff = load_into(embedded_url, models)
     now = cutoff + timedelta(days=AS_OF_DAYS).total_seconds()
     settings = service_settings(embedded_url, models, as_of=iso(now))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_service_app(settings)) as client:
         yield client, now

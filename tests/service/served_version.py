@@ -7,8 +7,7 @@ import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
-from omnioffer.decide.catalog import decode_catalog
-from omnioffer.decide.runtime import CATALOG
+from omnioffer.contracts.payloads import CATALOG, decode_catalog
 from omnioffer.materialize import materialize
 from omnioffer.settings import Settings, load_settings
 from omnioffer.store import open_store

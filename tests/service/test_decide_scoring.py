@@ -16,12 +16,12 @@ from pathlib import Path
 import numpy as np
 from served_version import AS_OF_DAYS, iso, load_into, service_settings
 
-from omnioffer.api.schemas import DecisionRequest
-from omnioffer.decide.candidates import similar_cache, similar_to
-from omnioffer.decide.factory import make_service, open_service_store
-from omnioffer.decide.ranking import offer_propensity, score_items
-from omnioffer.decide.rules import candidate_offers
+from omnioffer.contracts.http import DecisionRequest
+from omnioffer.decide.eligibility import candidate_offers
+from omnioffer.decide.score import offer_propensity, score_items
 from omnioffer.decide.service import DecisionService
+from omnioffer.features.candidates import similar_cache, similar_to
+from omnioffer.service import make_service, open_service_store
 from training.train import TrainOutcome
 
 CHANNELS = ("web", "app", "email", "store")

@@ -17,7 +17,7 @@ from helpers import customer_with_offers, rank_of
 from litestar.testing import TestClient
 from served_version import AS_OF_DAYS, iso, load_into, service_settings
 
-from omnioffer.api.app import create_app
+from omnioffer.service import create_service_app
 from redis_server import RedisServer, require_redis_server
 
 if TYPE_CHECKING:
@@ -75,7 +75,7 @@ def redis_app(trained: tuple[Path, TrainOutcome], redis: RedisServer) -> Iterato
     cutoff = load_into(redis.url, models)
     now = cutoff + timedelta(days=AS_OF_DAYS).total_seconds()
     settings = service_settings(redis.url, models, as_of=iso(now), store_timeout_s=STORE_TIMEOUT_S)
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_service_app(settings)) as client:
         yield RedisApp(client, redis, models, now)
 
 

@@ -25,8 +25,7 @@ import httpx
 import pytest
 from served_version import AS_OF_DAYS, iso
 
-from omnioffer.decide.catalog import decode_catalog
-from omnioffer.decide.runtime import CATALOG
+from omnioffer.contracts.payloads import CATALOG, decode_catalog
 from omnioffer.materialize import materialize
 from omnioffer.registry import get_current
 from omnioffer.store import open_store

@@ -1,15 +1,15 @@
 """The Litestar application, assembled from small `_configure_*` steps.
 
-`create_app(settings, decider)` serves a given Decider (tests, embedding); without one,
-the app's lifespan builds the real one from settings and closes it on shutdown.
-`app_from_env` is the uvicorn factory worker processes use (settings come from the
-OMNIOFFER_* environment the server process wrote).
+`create_app(settings, decider)` serves a given Decider (tests, embedding; the caller
+opens and closes it); `create_app(settings, build=...)` builds one in the app's
+lifespan, in every worker, and closes it on shutdown. The HTTP layer knows the
+Decider protocol only: the composition root (`omnioffer.service`) hands it the real
+builder, so api/ never imports the decision path.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Litestar
@@ -18,15 +18,15 @@ from litestar.logging.config import LoggingConfig
 from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
 
-from omnioffer.api.controllers import ROUTE_HANDLERS
+from omnioffer.api.controllers import DEPENDENCIES, ROUTE_HANDLERS
 from omnioffer.api.errors import exception_handlers
 from omnioffer.api.metrics import Metrics, MetricsMiddleware
 from omnioffer.api.ports import Decider
-from omnioffer.settings import Settings, load_settings
+from omnioffer.settings import Settings
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
-DECIDER_FACTORY_MODULE = "omnioffer.decide.factory"
+DeciderBuilder = Callable[[Settings], Awaitable[Decider]]
 
 
 def _version() -> str:
@@ -55,16 +55,18 @@ def _configure_state(*, settings: Settings, decider: Decider | None, metrics: Me
     return state
 
 
-def _configure_lifespan(*, settings: Settings, decider: Decider | None) -> Sequence[Lifespan]:
-    """Build (and always close) the real Decider unless the caller brought and owns one."""
+def _configure_lifespan(
+    *, settings: Settings, decider: Decider | None, build: DeciderBuilder | None
+) -> Sequence[Lifespan]:
+    """Build (and always close) a Decider unless the caller brought and owns one."""
     if decider is not None:
         return ()
+    if build is None:
+        raise ValueError("create_app needs a decider or a builder (omnioffer.service builds one)")
 
     @asynccontextmanager
     async def decider_lifespan(app: Litestar) -> AsyncIterator[None]:
-        # Imported lazily: the decision service is heavy and optional for the HTTP layer.
-        factory = importlib.import_module(DECIDER_FACTORY_MODULE)
-        built: Decider = await factory.build_decider(settings)
+        built = await build(settings)
         app.state.decider = built
         try:
             yield
@@ -78,14 +80,20 @@ def _configure_middleware(*, metrics: Metrics) -> list[ASGIMiddleware]:
     return [MetricsMiddleware(metrics)]
 
 
-def create_app(settings: Settings | None = None, decider: Decider | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    decider: Decider | None = None,
+    *,
+    build: DeciderBuilder | None = None,
+) -> Litestar:
     """The HTTP service; `decider` given means the caller opens and closes it."""
     settings = settings if settings is not None else Settings()
     metrics = Metrics(settings.channels)
     return Litestar(
         route_handlers=list(ROUTE_HANDLERS),
         state=_configure_state(settings=settings, decider=decider, metrics=metrics),
-        lifespan=list(_configure_lifespan(settings=settings, decider=decider)),
+        lifespan=list(_configure_lifespan(settings=settings, decider=decider, build=build)),
+        dependencies=DEPENDENCIES,
         middleware=_configure_middleware(metrics=metrics),
         exception_handlers=exception_handlers(),
         openapi_config=_configure_openapi(),
@@ -93,8 +101,3 @@ def create_app(settings: Settings | None = None, decider: Decider | None = None)
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
-
-
-def app_from_env() -> Litestar:
-    """uvicorn factory (`factory=True`): settings from OMNIOFFER_* variables."""
-    return create_app(load_settings())

@@ -1,7 +1,8 @@
 """Thin HTTP handlers: Litestar + msgspec decode and validate, the Decider decides.
 
-Handlers only call the Decider found on `app.state` and record metrics; every error
-they let through becomes a problem body in omnioffer.api.errors.
+Handlers get the Decider and the Metrics by dependency injection (`DEPENDENCIES`,
+provided from `app.state` by the app factory), call the Decider and record metrics;
+every error they let through becomes a problem body in omnioffer.api.errors.
 """
 
 from __future__ import annotations
@@ -13,14 +14,15 @@ from typing import Annotated, cast
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.openapi import ResponseSpec
-from litestar.params import JSONBody, Parameter
+from litestar.params import Dependency, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from omnioffer.api.errors import PROBLEM_MEDIA_TYPE, Problem
 from omnioffer.api.metrics import Metrics
 from omnioffer.api.ports import Decider
-from omnioffer.api.schemas import (
+from omnioffer.contracts.http import (
     DecisionRequest,
     DecisionResponse,
     EventsRequest,
@@ -64,13 +66,23 @@ def metrics_of(state: State) -> Metrics:
     return cast("Metrics", state.metrics)
 
 
+# Injected, not validated: they are the app's own objects (and Decider is a Protocol).
+DeciderDep = Annotated[Decider, Dependency(skip_validation=True)]
+MetricsDep = Annotated[Metrics, Dependency(skip_validation=True)]
+
+DEPENDENCIES = {
+    "decider": Provide(decider_of, sync_to_thread=False),
+    "metrics": Provide(metrics_of, sync_to_thread=False),
+}
+
+
 @contextmanager
-def _store_errors(state: State, operation: str) -> Iterator[None]:
+def _store_errors(metrics: Metrics, operation: str) -> Iterator[None]:
     """Count StoreUnavailable by operation, then let it become a 503."""
     try:
         yield
     except StoreUnavailable:
-        metrics_of(state).count_store_error(operation)
+        metrics.count_store_error(operation)
         raise
 
 
@@ -87,10 +99,12 @@ class DecisionController(Controller):
         status_code=HTTP_200_OK,
         responses=_problems(400, 413, 422, 503),
     )
-    async def decide(self, data: JSONBody[DecisionRequest], state: State) -> DecisionResponse:
-        with _store_errors(state, "decide"):
-            response = await decider_of(state).decide(data)
-        metrics_of(state).count_decision(response.channel, response.fallback)
+    async def decide(
+        self, data: JSONBody[DecisionRequest], decider: DeciderDep, metrics: MetricsDep
+    ) -> DecisionResponse:
+        with _store_errors(metrics, "decide"):
+            response = await decider.decide(data)
+        metrics.count_decision(response.channel, response.fallback)
         return response
 
     @post(
@@ -101,10 +115,10 @@ class DecisionController(Controller):
         responses=_problems(400, 413, 422, 503),
     )
     async def recommend(
-        self, data: JSONBody[RecommendationRequest], state: State
+        self, data: JSONBody[RecommendationRequest], decider: DeciderDep, metrics: MetricsDep
     ) -> RecommendationResponse:
-        with _store_errors(state, "recommend"):
-            return await decider_of(state).recommend(data)
+        with _store_errors(metrics, "recommend"):
+            return await decider.recommend(data)
 
     @get(
         "/items/{item_id:str}/similar",
@@ -115,11 +129,12 @@ class DecisionController(Controller):
     async def similar(
         self,
         item_id: Annotated[str, Parameter(min_length=1, max_length=200)],
-        state: State,
+        decider: DeciderDep,
+        metrics: MetricsDep,
         k: Annotated[int, Parameter(ge=1, le=100, description="How many items")] = 10,
     ) -> SimilarResponse:
-        with _store_errors(state, "similar"):
-            return await decider_of(state).similar(item_id, k)
+        with _store_errors(metrics, "similar"):
+            return await decider.similar(item_id, k)
 
 
 class EventController(Controller):
@@ -135,9 +150,11 @@ class EventController(Controller):
         status_code=HTTP_200_OK,
         responses=_problems(400, 413, 422, 503),
     )
-    async def ingest(self, data: JSONBody[EventsRequest], state: State) -> EventsResponse:
-        with _store_errors(state, "ingest"):
-            return await decider_of(state).ingest(data)
+    async def ingest(
+        self, data: JSONBody[EventsRequest], decider: DeciderDep, metrics: MetricsDep
+    ) -> EventsResponse:
+        with _store_errors(metrics, "ingest"):
+            return await decider.ingest(data)
 
     @post(
         "/feedback",
@@ -146,9 +163,11 @@ class EventController(Controller):
         status_code=HTTP_200_OK,
         responses=_problems(400, 404, 413, 422, 503),
     )
-    async def feedback(self, data: JSONBody[FeedbackRequest], state: State) -> FeedbackResponse:
-        with _store_errors(state, "feedback"):
-            return await decider_of(state).feedback(data)
+    async def feedback(
+        self, data: JSONBody[FeedbackRequest], decider: DeciderDep, metrics: MetricsDep
+    ) -> FeedbackResponse:
+        with _store_errors(metrics, "feedback"):
+            return await decider.feedback(data)
 
 
 class Liveness(msgspec.Struct):
@@ -174,11 +193,11 @@ class HealthController(Controller):
             )
         },
     )
-    async def ready(self, state: State) -> Response[Readiness]:
+    async def ready(self, decider: DeciderDep, metrics: MetricsDep) -> Response[Readiness]:
         try:
-            readiness = await decider_of(state).readiness()
+            readiness = await decider.readiness()
         except StoreUnavailable:
-            metrics_of(state).count_store_error("readiness")
+            metrics.count_store_error("readiness")
             readiness = Readiness(ready=False, store="unavailable", model_version=None)
         status = HTTP_200_OK if readiness.ready else HTTP_503_SERVICE_UNAVAILABLE
         return Response(readiness, status_code=status)
@@ -189,8 +208,8 @@ class HealthController(Controller):
         summary="Prometheus metrics (text exposition format)",
         media_type="text/plain",
     )
-    async def metrics(self, state: State) -> Response[bytes]:
-        body, content_type = metrics_of(state).exposition()
+    async def exposition(self, metrics: MetricsDep) -> Response[bytes]:
+        body, content_type = metrics.exposition()
         # Litestar appends the charset to text/* itself; don't send it twice
         return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
 

@@ -33,7 +33,7 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from omnioffer.api.ports import InputError, NotFound
+from omnioffer.errors import InputError, NotFound
 from omnioffer.store.base import StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"

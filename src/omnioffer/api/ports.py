@@ -1,10 +1,12 @@
-"""What the HTTP layer needs from the decision service (the app depends on this only)."""
+"""What the HTTP layer needs from the decision service (the app depends on this only).
+
+The service satisfies it structurally: decide/ never imports api/."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from omnioffer.api.schemas import (
+from omnioffer.contracts.http import (
     DecisionRequest,
     DecisionResponse,
     EventsRequest,
@@ -16,23 +18,6 @@ from omnioffer.api.schemas import (
     RecommendationResponse,
     SimilarResponse,
 )
-from omnioffer.errors import OmniofferError
-
-
-class InputError(OmniofferError):
-    """A request is well-formed JSON of the right types but semantically wrong (422).
-
-    `field` is the JSON path of the offending value, e.g. "$.events[3].item_id".
-    """
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
-
-
-class NotFound(OmniofferError):  # noqa: N818 (public name, read as "404 Not Found")
-    """The addressed resource (an item, a decision) does not exist (404)."""
 
 
 class Decider(Protocol):

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.decide.catalog import OfferRow, VersionModel
-from omnioffer.decide.history import DAY_S, History
+from omnioffer.contracts.payloads import OfferRow
 from omnioffer.decide.policy import Policy
+from omnioffer.features.history import DAY_S, History
+from omnioffer.version.model import VersionModel
 
 FAVOURITE_SHARE = 0.15
 F64 = npt.NDArray[np.float64]

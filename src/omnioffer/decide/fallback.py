@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.api.schemas import ItemOut
-from omnioffer.decide.catalog import VersionModel
+from omnioffer.contracts.http import ItemOut
+from omnioffer.version.model import VersionModel
 
 
 def popular_items(model: VersionModel, channel: str, k: int, exclude: set[str]) -> list[ItemOut]:

@@ -18,8 +18,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.api.ports import InputError, NotFound
-from omnioffer.api.schemas import (
+from omnioffer.contracts.http import (
     DecisionRequest,
     DecisionResponse,
     EventsRequest,
@@ -34,18 +33,19 @@ from omnioffer.api.schemas import (
     SimilarResponse,
     Who,
 )
+from omnioffer.contracts.payloads import Event, decode_batch, decode_event, encode_event
 from omnioffer.decide import fallback
 from omnioffer.decide.arbitrate import Signals, arbitrate, diverse, explain
-from omnioffer.decide.candidates import cosines
-from omnioffer.decide.conversation import Served, decode_served, events_marker, keep_top
-from omnioffer.decide.events import anonymous_id, check_who, to_stored
-from omnioffer.decide.history import History
+from omnioffer.decide.eligibility import Customer, candidate_offers
+from omnioffer.decide.ingest import anonymous_id, check_who, to_stored
 from omnioffer.decide.policy import Policy
-from omnioffer.decide.ranking import offer_propensity, score_items
-from omnioffer.decide.records import Event, decode_batch, decode_event, encode_event
-from omnioffer.decide.rules import Customer, candidate_offers
-from omnioffer.decide.runtime import ActiveModel, ModelHolder
+from omnioffer.decide.score import offer_propensity, score_items
+from omnioffer.decide.stickiness import Served, decode_served, events_marker, keep_top
+from omnioffer.errors import InputError, NotFound
+from omnioffer.features.candidates import cosines
+from omnioffer.features.history import History
 from omnioffer.store.base import FeatureStore, StoredEvent, StoreError, StoreUnavailable
+from omnioffer.version.holder import ActiveModel, ModelHolder
 
 log = logging.getLogger("omnioffer.serve")
 F32 = npt.NDArray[np.float32]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from decide_world import make_model
 
-from omnioffer.decide.catalog import VersionModel
 from omnioffer.decide.policy import Policy
+from omnioffer.version.model import VersionModel
 
 
 @pytest.fixture

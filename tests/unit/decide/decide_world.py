@@ -18,9 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from omnioffer.decide.catalog import ITEM_STATS, Catalog, OfferRow, VersionModel
-from omnioffer.decide.history import DAY_S, History
-from omnioffer.decide.records import Event
+from omnioffer.contracts.payloads import Catalog, Event, OfferRow
+from omnioffer.features.history import DAY_S, History
+from omnioffer.features.spec import ITEM_STATS
+from omnioffer.version.model import VersionModel
 
 NOW = 1_700_000_000.0
 ITEMS = ["i1", "i2", "i3", "i4", "i5", "i6"]

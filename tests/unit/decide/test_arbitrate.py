@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from decide_world import ev, history, make_model, offer
 
+from omnioffer.contracts.payloads import OfferRow
 from omnioffer.decide.arbitrate import Ranked, Signals, arbitrate, diverse, explain, reasons
-from omnioffer.decide.catalog import OfferRow, VersionModel
 from omnioffer.decide.policy import Policy
+from omnioffer.version.model import VersionModel
 
 NO_SIGNALS = Signals({}, {}, {}, {}, {})
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from decide_world import NOW, at, ev, history
 
-from omnioffer.decide.candidates import generate, history_top, recent_top, related_top
-from omnioffer.decide.catalog import VersionModel
-from omnioffer.decide.history import History
-from omnioffer.decide.records import Event
+from omnioffer.contracts.payloads import Event
+from omnioffer.features.candidates import generate, history_top, recent_top, related_top
+from omnioffer.features.history import History
+from omnioffer.version.model import VersionModel
 
 I1, I2, I3, I4, I5, I6 = range(6)  # item indices in the tiny version
 

@@ -7,8 +7,8 @@ import pytest
 from decide_world import NOW, offer
 
 from omnioffer.decide.arbitrate import Ranked
-from omnioffer.decide.conversation import Served, decode_served, events_marker, keep_top
 from omnioffer.decide.policy import Policy
+from omnioffer.decide.stickiness import Served, decode_served, events_marker, keep_top
 
 STICKY = Policy(sticky_minutes=30)
 

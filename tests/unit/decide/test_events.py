@@ -10,10 +10,10 @@ from typing import Any, cast
 
 import pytest
 
-from omnioffer.api.ports import InputError
-from omnioffer.api.schemas import EventIn
-from omnioffer.decide.events import check_who, parse_timestamp, to_stored
-from omnioffer.decide.records import Event, decode_event
+from omnioffer.contracts.http import EventIn
+from omnioffer.contracts.payloads import Event, decode_event
+from omnioffer.decide.ingest import check_who, parse_timestamp, to_stored
+from omnioffer.errors import InputError
 from omnioffer.store.base import FeatureStore, IdentityLink, StoredEvent
 
 CHANNELS = ("web", "app", "store")

@@ -7,8 +7,8 @@ import math
 import numpy as np
 from decide_world import make_model
 
-from omnioffer.decide.catalog import OfferRow
-from omnioffer.decide.offer_affinity import category_affinity
+from omnioffer.contracts.payloads import OfferRow
+from omnioffer.features.offer_affinity import category_affinity
 
 PRIOR = 0.25
 

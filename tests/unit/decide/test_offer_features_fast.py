@@ -16,8 +16,8 @@ import numpy as np
 import numpy.typing as npt
 from decide_world import NOW, ev, history, make_model, offer
 
-from omnioffer.decide.offer_features import NEVER, NO_ITEM_SCORE, offer_features
-from omnioffer.decide.offer_prepared import prepared
+from omnioffer.features.offer_tables import prepared
+from omnioffer.features.offers import NEVER, NO_ITEM_SCORE, offer_features
 
 F64 = npt.NDArray[np.float64]
 

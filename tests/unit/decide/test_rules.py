@@ -7,11 +7,11 @@ import random
 import pytest
 from decide_world import ITEMS, NOW, at, ev, history, make_model, offer
 
-from omnioffer.decide.catalog import OfferRow, VersionModel
-from omnioffer.decide.history import DAY_S, OFFER_TYPES, History
+from omnioffer.contracts.payloads import Event, OfferRow
+from omnioffer.decide.eligibility import Contacts, Customer, allowed, candidate_offers, eligible
 from omnioffer.decide.policy import Policy
-from omnioffer.decide.records import Event
-from omnioffer.decide.rules import Contacts, Customer, allowed, candidate_offers, eligible
+from omnioffer.features.history import DAY_S, OFFER_TYPES, History
+from omnioffer.version.model import VersionModel
 
 ANYONE = Customer(None, {})
 

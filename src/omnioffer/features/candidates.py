@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.decide.catalog import VersionModel
-from omnioffer.decide.history import DAY_S, History
+from omnioffer.features.history import DAY_S, History
+from omnioffer.version.model import VersionModel
 
 SOURCES = ("als", "history", "recent", "related", "popular", "popular_channel")
 _POPULAR = SOURCES.index("popular")  # then popular_channel: the version's own lists

@@ -16,9 +16,9 @@ from itertools import repeat
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.decide.catalog import VersionModel
-from omnioffer.decide.history import DAY_S
-from omnioffer.decide.offer_scan import US
+from omnioffer.features.history import DAY_S
+from omnioffer.features.offer_scan import US
+from omnioffer.version.model import VersionModel
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

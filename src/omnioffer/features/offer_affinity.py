@@ -12,9 +12,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.decide.catalog import VersionModel
-from omnioffer.decide.offer_prepared import Prepared, prepared
-from omnioffer.decide.offer_scan import Scan
+from omnioffer.features.offer_scan import Scan
+from omnioffer.features.offer_tables import Prepared, prepared
+from omnioffer.version.model import VersionModel
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]

@@ -18,9 +18,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.decide.candidates import SOURCES, Candidates
-from omnioffer.decide.catalog import ITEM_STATS, VersionModel
-from omnioffer.decide.history import DAY_S, History
+from omnioffer.features.candidates import SOURCES, Candidates
+from omnioffer.features.history import DAY_S, History
+from omnioffer.features.spec import ITEM_STATS
+from omnioffer.version.model import VersionModel
 
 NEVER = 9_999.0
 F64 = npt.NDArray[np.float64]

@@ -15,8 +15,8 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.decide.catalog import VersionModel
-from omnioffer.decide.records import Event
+from omnioffer.contracts.payloads import Event
+from omnioffer.version.model import VersionModel
 
 DAY_S = 86_400.0
 OFFER_TYPES = ("offer_impression", "offer_click", "offer_redeem", "offer_dismiss")

@@ -13,9 +13,9 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from omnioffer.api.ports import InputError
-from omnioffer.api.schemas import EventIn
-from omnioffer.decide.records import Event, encode_event
+from omnioffer.contracts.http import EventIn
+from omnioffer.contracts.payloads import Event, encode_event
+from omnioffer.errors import InputError
 from omnioffer.store.base import FeatureStore, IdentityLink, StoredEvent
 
 ITEM_EVENTS = frozenset({"view", "add_to_cart", "purchase", "return"})

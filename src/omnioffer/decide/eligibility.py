@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from omnioffer.decide.catalog import OfferRow, VersionModel
-from omnioffer.decide.history import DAY_S, History
+from omnioffer.contracts.payloads import OfferRow
 from omnioffer.decide.policy import Policy
+from omnioffer.features.history import DAY_S, History
+from omnioffer.version.model import VersionModel
 
 
 @dataclass(frozen=True)

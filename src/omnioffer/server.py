@@ -20,7 +20,7 @@ from omnioffer.api.metrics import MULTIPROC_ENV
 from omnioffer.api.nodelay import patch_uvicorn_nodelay
 from omnioffer.settings import Settings, settings_to_env
 
-APP_FACTORY = "omnioffer.api.app:app_from_env"
+APP_FACTORY = "omnioffer.service:app_from_env"
 
 
 def _importable(module: str) -> bool:

@@ -1,4 +1,10 @@
-"""Build the decision service from settings (used by the app's lifespan in every worker)."""
+"""The composition root: settings -> store -> model holder -> decision service -> app.
+
+The one place that knows every wing: it opens the store the settings name, builds
+the DecisionService over it and hands a builder to the HTTP app factory, which runs
+it in each worker's lifespan. `app_from_env` is the uvicorn factory worker processes
+use (settings come from the OMNIOFFER_* environment the server process wrote).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from litestar import Litestar
+
+from omnioffer.api.app import create_app
 from omnioffer.decide.policy import load_policy
-from omnioffer.decide.runtime import ModelHolder
 from omnioffer.decide.service import DecisionService
 from omnioffer.errors import UsageError
-from omnioffer.settings import Settings
+from omnioffer.settings import Settings, load_settings
 from omnioffer.store import open_store
 from omnioffer.store.base import FeatureStore
+from omnioffer.version.holder import ModelHolder
 
 
 def make_clock(as_of: str | None) -> Callable[[], float]:
@@ -55,3 +64,13 @@ async def build_decider(settings: Settings) -> DecisionService:
     service = make_service(settings, open_service_store(settings))
     await service.holder.refresh()  # load the active model now if the store is up
     return service
+
+
+def create_service_app(settings: Settings) -> Litestar:
+    """The real service: the HTTP app over a decision service built in each worker."""
+    return create_app(settings, build=build_decider)
+
+
+def app_from_env() -> Litestar:
+    """uvicorn factory (`factory=True`): settings from OMNIOFFER_* variables."""
+    return create_service_app(load_settings())

@@ -14,13 +14,11 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:  # catalog builds the index; importing it at run time would be a cycle
-    from omnioffer.decide.catalog import OfferRow
+from omnioffer.contracts.payloads import OfferRow
 
 F64 = npt.NDArray[np.float64]
 BOOL = npt.NDArray[np.bool_]

@@ -23,17 +23,17 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.decide.catalog import VersionModel
-from omnioffer.decide.history import History
-from omnioffer.decide.offer_affinity import (
+from omnioffer.features.history import History
+from omnioffer.features.offer_affinity import (
     category_affinity,
     category_items,
     category_rates,
     category_shares,
     smoothed_rate,
 )
-from omnioffer.decide.offer_prepared import COLUMN, NEVER, OFFER_FEATURES, Prepared, prepared
-from omnioffer.decide.offer_scan import Scan
+from omnioffer.features.offer_scan import Scan
+from omnioffer.features.offer_tables import COLUMN, NEVER, OFFER_FEATURES, Prepared, prepared
+from omnioffer.version.model import VersionModel
 
 __all__ = ["NEVER", "NO_ITEM_SCORE", "OFFER_FEATURES", "ScoredItems", "offer_features",
            "offer_matrix"]  # fmt: skip

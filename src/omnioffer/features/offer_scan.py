@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.decide.history import DAY_S, RESPONSES, History
+from omnioffer.features.history import DAY_S, RESPONSES, History
 
 F64 = npt.NDArray[np.float64]
 BROWSE = ("view", "add_to_cart")

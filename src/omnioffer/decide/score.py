@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.decide.candidates import Candidates, generate
-from omnioffer.decide.catalog import VersionModel
-from omnioffer.decide.history import History
-from omnioffer.decide.item_features import item_feature_names, item_matrix
-from omnioffer.decide.offer_features import OFFER_FEATURES, ScoredItems, offer_matrix
-from omnioffer.decide.runtime import ActiveModel
-from omnioffer.scoring import OnnxScorer, sigmoid
+from omnioffer.features.candidates import Candidates, generate
+from omnioffer.features.history import History
+from omnioffer.features.items import item_feature_names, item_matrix
+from omnioffer.features.offers import OFFER_FEATURES, ScoredItems, offer_matrix
+from omnioffer.version.holder import ActiveModel
+from omnioffer.version.model import VersionModel
+from omnioffer.version.scorer import OnnxScorer, sigmoid
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from omnioffer.decide.catalog import ITEM_STATS, Catalog, OfferRow
-from omnioffer.decide.records import CustomerBatch, Event, encode_batch
+from omnioffer.contracts.payloads import Catalog, CustomerBatch, Event, OfferRow, encode_batch
+from omnioffer.features.spec import ITEM_STATS
 from omnioffer.registry import LoadedVersion
 
 

@@ -10,72 +10,17 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
-import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.decide.offer_table import OfferTable
+from omnioffer.contracts.payloads import Catalog
+from omnioffer.features.spec import ITEM_FILL, ITEM_STATS
+from omnioffer.version.offer_table import OfferTable
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 T = TypeVar("T")
-
-
-class OfferRow(msgspec.Struct, kw_only=True):
-    offer_id: str
-    title: str
-    discount: float | None
-    value: float | None
-    start: float | None
-    end: float | None
-    channels: list[str]
-    segments: list[str]
-    max_per_customer: int | None
-    covered_items: list[str]
-    covered_categories: list[str]
-    of_log_items: float | None
-    of_rate: float | None
-    of_log_impressions: float | None
-    rate_channel: dict[str, float]
-
-
-class Catalog(msgspec.Struct, kw_only=True):
-    """Columns as plain lists: the wire form of a version's globals."""
-
-    version: str
-    cutoff: float
-    prior: float
-    channels: list[str]
-    candidates: dict[str, int]
-    item_ids: list[str]
-    category: list[str | None]
-    item_stats: dict[str, list[float | None]]  # it_price, it_pop28, ... aligned with item_ids
-    channel_pop: dict[str, dict[str, tuple[float, float]]]  # channel -> item -> (pop, share)
-    popular: list[str]
-    popular_channel: dict[str, list[str]]
-    cf_items: list[str]
-    n_factors: int
-    item_factors: bytes
-    offers: list[OfferRow]
-    offer_vocab: list[str]
-    offer_vectors: bytes
-
-
-ITEM_STATS = ("it_price", "it_pop28", "it_pop7", "it_pop_all", "it_trend", "it_repeat_rate")
-ITEM_FILL = {"it_price": 0.0, "it_pop28": 0.0, "it_pop7": 0.0, "it_pop_all": 0.0,
-             "it_trend": 0.0, "it_repeat_rate": 0.0}  # fmt: skip
-
-_encoder = msgspec.msgpack.Encoder()
-_decoder = msgspec.msgpack.Decoder(Catalog)
-
-
-def encode_catalog(catalog: Catalog) -> bytes:
-    return _encoder.encode(catalog)
-
-
-def decode_catalog(blob: bytes) -> Catalog:
-    return _decoder.decode(blob)
 
 
 @dataclass

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from omnioffer.contracts.artifact import ArtifactError
-from omnioffer.decide.catalog import VersionModel, decode_catalog
+from omnioffer.contracts.payloads import CATALOG, decode_catalog
 from omnioffer.registry import LoadedVersion, load_version
-from omnioffer.scoring import OnnxScorer
 from omnioffer.store.base import FeatureStore, StoreUnavailable
+from omnioffer.version.model import VersionModel
+from omnioffer.version.scorer import OnnxScorer
 
 log = logging.getLogger("omnioffer.serve")
-CATALOG = "catalog"
 
 
 @dataclass(frozen=True)
