@@ -1,4 +1,5 @@
-"""Incoming contract events -> resolved, encoded store events (validation with JSON paths).
+"""Ingest: incoming contract events and feedback -> resolved, encoded store events
+(validated with JSON paths).
 
 An event names its customer by customer_id, by an identifier, or both; both at once
 links the identifier to the customer and carries the identifier's anonymous events
@@ -13,7 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from omnioffer.contracts.http import EventIn
+from omnioffer.contracts.http import EventIn, FeedbackRequest
 from omnioffer.contracts.payloads import Event, encode_event
 from omnioffer.errors import InputError
 from omnioffer.store.base import FeatureStore, IdentityLink, StoredEvent
@@ -102,3 +103,13 @@ async def to_stored(
         )
         out.append(StoredEvent(event_id, who, payload, link, counter))
     return out
+
+
+def feedback_event(
+    request: FeedbackRequest, customer_id: str, channel: str, now: float
+) -> StoredEvent:
+    """The offer event a feedback call records (idempotent per decision, offer, outcome)."""
+    kind = f"offer_{request.outcome}"
+    event_id = f"fb:{request.decision_id}:{request.offer_id}:{request.outcome}"
+    event = Event(now, kind, channel, None, request.offer_id, event_id=event_id)
+    return StoredEvent(event_id, customer_id, encode_event(event), None, (request.offer_id, kind))

@@ -1,7 +1,10 @@
 """The decision service: the named stages of the decision path, wired to the store.
 
-resolve identity -> fetch (one round trip) -> eligibility + contact policy ->
-propensity (ONNX) -> arbitration -> stickiness -> diversity -> top k -> reasons. Any store
+Each stage is a module of decide/ named for it: resolve (identity and the one fetch)
+-> eligibility (+ contact) -> score (ONNX propensity) -> arbitrate -> stickiness ->
+diversity -> explain, with fallback for unknown customers and ingest for writes. The
+stages know no HTTP: they take and return the contract structs of contracts/http.py
+and raise omnioffer.errors; api/ maps both to HTTP. Any store
 failure on the read path degrades to the popularity fallback; writes (events,
 feedback) are refused with StoreUnavailable (503) rather than dropped.
 """
@@ -12,7 +15,6 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import msgspec
 import numpy as np
@@ -31,38 +33,25 @@ from omnioffer.contracts.http import (
     RecommendationRequest,
     RecommendationResponse,
     SimilarResponse,
-    Who,
 )
-from omnioffer.contracts.payloads import Event, decode_batch, decode_event, encode_event
 from omnioffer.decide import fallback
-from omnioffer.decide.arbitrate import Signals, arbitrate, diverse, explain
-from omnioffer.decide.eligibility import Customer, candidate_offers
-from omnioffer.decide.ingest import anonymous_id, check_who, to_stored
+from omnioffer.decide.arbitrate import arbitrate
+from omnioffer.decide.diversity import diverse
+from omnioffer.decide.eligibility import candidate_offers
+from omnioffer.decide.explain import explain
+from omnioffer.decide.ingest import feedback_event, to_stored
 from omnioffer.decide.policy import Policy
+from omnioffer.decide.resolve import Context, Resolver, check_channel
 from omnioffer.decide.score import offer_propensity, score_items
-from omnioffer.decide.stickiness import Served, decode_served, events_marker, keep_top
+from omnioffer.decide.signals import Signals
+from omnioffer.decide.stickiness import Served, decode_served, keep_top
 from omnioffer.errors import InputError, NotFound
 from omnioffer.features.candidates import cosines
-from omnioffer.features.history import History
-from omnioffer.store.base import FeatureStore, StoredEvent, StoreError, StoreUnavailable
-from omnioffer.version.holder import ActiveModel, ModelHolder
+from omnioffer.store.base import FeatureStore, StoreError, StoreUnavailable
+from omnioffer.version.holder import ModelHolder
 
 log = logging.getLogger("omnioffer.serve")
 F32 = npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True)
-class Context:
-    """One request's view of a customer: None fields mean we fell back."""
-
-    model: ActiveModel
-    customer_id: str | None
-    history: History
-    who: Customer
-    user: F32 | None
-    fallback: str | None
-    last: Served | None = None  # the customer's previous decision
-    marker: str = "0"  # of the customer's real-time events now
 
 
 class DecisionService:
@@ -78,59 +67,12 @@ class DecisionService:
     ) -> None:
         self.store, self.holder, self.channels = store, holder, tuple(channels)
         self.policy, self.clock, self.timeout = policy, clock, store_timeout_s
-
-    # --- stages shared by decisions and recommendations ------------------------
-    def _channel(self, channel: str) -> str:
-        if channel not in self.channels:
-            known = ", ".join(self.channels)
-            raise InputError("$.channel", f"unknown channel {channel!r} (known: {known})")
-        return channel
-
-    async def _model(self) -> ActiveModel:
-        model = await self.holder.current()
-        if model is None:
-            raise StoreUnavailable("no model version is active yet (run `omnioffer materialize`)")
-        return model
-
-    async def _resolve(self, who: Who) -> str:
-        check_who(who.customer_id, who.id_type, who.id_value, "$")
-        if who.customer_id is not None:
-            return who.customer_id
-        if who.id_type is None or who.id_value is None:  # check_who refused this already
-            raise InputError("$.id_type", "give customer_id or id_type + id_value")
-        found = await self.store.resolve(who.id_type, who.id_value)
-        return found or anonymous_id(who.id_type, who.id_value)
-
-    async def _context(self, who: Who) -> Context:
-        model, now = await self._model(), self.clock()
-        nobody = Customer(None, {})
-        try:
-            # asyncio.timeout, not wait_for: no extra task per call on the hot path
-            if who.customer_id is not None:  # no store call: no timeout to arm
-                cid = await self._resolve(who)
-            else:
-                async with asyncio.timeout(self.timeout):
-                    cid = await self._resolve(who)
-            async with asyncio.timeout(self.timeout):
-                record = await self.store.fetch_customer(model.name, cid)
-        except (StoreUnavailable, TimeoutError) as exc:
-            log.warning("store unavailable, serving the fallback: %s", exc)
-            empty = History.build([], model.data, now)
-            return Context(model, who.customer_id, empty, nobody, None, "store_unavailable")
-        batch = decode_batch(record.batch) if record.batch else None
-        events = (batch.events if batch else []) + [decode_event(p) for p in record.events]
-        h = History.build(events, model.data, now, clamp=True)
-        last, marker = decode_served(record.last_decision), events_marker(record.events)
-        if batch is None:
-            return Context(model, cid, h, nobody, None, "unknown_customer", last, marker)
-        user = np.frombuffer(batch.factors, dtype=np.float32) if batch.factors else None
-        profile = Customer(batch.segment, batch.consent)
-        return Context(model, cid, h, profile, user, None, last, marker)
+        self.resolver = Resolver(store, holder, clock=clock, store_timeout_s=store_timeout_s)
 
     # --- endpoints -------------------------------------------------------------
     async def decide(self, request: DecisionRequest) -> DecisionResponse:
-        channel = self._channel(request.channel)
-        ctx = await self._context(request)
+        channel = check_channel(request.channel, self.channels)
+        ctx = await self.resolver.context(request)
         model, h = ctx.model, ctx.history
         offers, _ = candidate_offers(model.data, h, channel, ctx.who, self.policy)
         if ctx.fallback is None:
@@ -178,8 +120,8 @@ class DecisionService:
             log.warning("could not record decision %s: %s", decision_id, exc)
 
     async def recommend(self, request: RecommendationRequest) -> RecommendationResponse:
-        channel = self._channel(request.channel)
-        ctx = await self._context(request)
+        channel = check_channel(request.channel, self.channels)
+        ctx = await self.resolver.context(request)
         exclude = set(request.exclude)
         if ctx.fallback is not None:
             items = fallback.popular_items(ctx.model.data, channel, request.k, exclude)
@@ -206,7 +148,7 @@ class DecisionService:
         return out
 
     async def similar(self, item_id: str, k: int) -> SimilarResponse:
-        model = (await self._model()).data
+        model = (await self.resolver.model()).data
         idx = model.item_index.get(item_id)
         row = -1 if idx is None else int(model.cf_row_of_item[idx])
         if row < 0:
@@ -230,7 +172,7 @@ class DecisionService:
         return EventsResponse(accepted=len(result.accepted), duplicates=len(result.duplicates))
 
     async def feedback(self, request: FeedbackRequest) -> FeedbackResponse:
-        channel = self._channel(request.channel)
+        channel = check_channel(request.channel, self.channels)
         found = await self.store.recall_decision(request.decision_id)
         if found is None:
             raise NotFound(f"decision {request.decision_id!r} is unknown or expired")
@@ -238,10 +180,7 @@ class DecisionService:
         served = decode_served(payload)
         if served is None or request.offer_id not in served.offers:
             raise InputError("$.offer_id", f"offer {request.offer_id!r} was not in that decision")
-        kind = f"offer_{request.outcome}"
-        event_id = f"fb:{request.decision_id}:{request.offer_id}:{request.outcome}"
-        event = Event(self.clock(), kind, channel, None, request.offer_id, event_id=event_id)
-        stored = StoredEvent(event_id, cid, encode_event(event), None, (request.offer_id, kind))
+        stored = feedback_event(request, cid, channel, self.clock())
         result = await self.store.ingest([stored])
         return FeedbackResponse(accepted=bool(result.accepted), duplicate=bool(result.duplicates))
 

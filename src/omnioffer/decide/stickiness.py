@@ -15,8 +15,8 @@ from dataclasses import replace
 
 import msgspec
 
-from omnioffer.decide.arbitrate import Ranked
 from omnioffer.decide.policy import Policy
+from omnioffer.decide.ranked import Ranked
 
 
 class Served(msgspec.Struct, array_like=True):

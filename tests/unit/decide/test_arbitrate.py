@@ -7,8 +7,12 @@ import pytest
 from decide_world import ev, history, make_model, offer
 
 from omnioffer.contracts.payloads import OfferRow
-from omnioffer.decide.arbitrate import Ranked, Signals, arbitrate, diverse, explain, reasons
+from omnioffer.decide.arbitrate import arbitrate
+from omnioffer.decide.diversity import diverse
+from omnioffer.decide.explain import explain, reasons
 from omnioffer.decide.policy import Policy
+from omnioffer.decide.ranked import Ranked
+from omnioffer.decide.signals import Signals
 from omnioffer.version.model import VersionModel
 
 NO_SIGNALS = Signals({}, {}, {}, {}, {})

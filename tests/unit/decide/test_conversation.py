@@ -6,8 +6,8 @@ import msgspec
 import pytest
 from decide_world import NOW, offer
 
-from omnioffer.decide.arbitrate import Ranked
 from omnioffer.decide.policy import Policy
+from omnioffer.decide.ranked import Ranked
 from omnioffer.decide.stickiness import Served, decode_served, events_marker, keep_top
 
 STICKY = Policy(sticky_minutes=30)

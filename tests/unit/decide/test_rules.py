@@ -8,7 +8,8 @@ import pytest
 from decide_world import ITEMS, NOW, at, ev, history, make_model, offer
 
 from omnioffer.contracts.payloads import Event, OfferRow
-from omnioffer.decide.eligibility import Contacts, Customer, allowed, candidate_offers, eligible
+from omnioffer.decide.contact import Contacts, allowed
+from omnioffer.decide.eligibility import Customer, candidate_offers, eligible
 from omnioffer.decide.policy import Policy
 from omnioffer.features.history import DAY_S, OFFER_TYPES, History
 from omnioffer.version.model import VersionModel

@@ -1,0 +1,106 @@
+"""Resolve and fetch: who the request is about, and everything the stages read of them.
+
+resolve identity (a customer id, or any linked identifier) -> fetch the customer's
+batch record, real-time events and previous decision in one store round trip ->
+the request's Context. A store that fails or times out here degrades the request to
+the popularity fallback (Context.fallback = "store_unavailable"), never to an error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from omnioffer.contracts.http import Who
+from omnioffer.contracts.payloads import decode_batch, decode_event
+from omnioffer.decide.eligibility import Customer
+from omnioffer.decide.ingest import anonymous_id, check_who
+from omnioffer.decide.stickiness import Served, decode_served, events_marker
+from omnioffer.errors import InputError
+from omnioffer.features.history import History
+from omnioffer.store.base import FeatureStore, StoreUnavailable
+from omnioffer.version.holder import ActiveModel, ModelHolder
+
+log = logging.getLogger("omnioffer.serve")
+F32 = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Context:
+    """One request's view of a customer: None fields mean we fell back."""
+
+    model: ActiveModel
+    customer_id: str | None
+    history: History
+    who: Customer
+    user: F32 | None
+    fallback: str | None
+    last: Served | None = None  # the customer's previous decision
+    marker: str = "0"  # of the customer's real-time events now
+
+
+def check_channel(channel: str, channels: Sequence[str]) -> str:
+    if channel not in channels:
+        known = ", ".join(channels)
+        raise InputError("$.channel", f"unknown channel {channel!r} (known: {known})")
+    return channel
+
+
+class Resolver:
+    """The first stages of every read: the active model, the customer, their Context."""
+
+    def __init__(
+        self,
+        store: FeatureStore,
+        holder: ModelHolder,
+        *,
+        clock: Callable[[], float],
+        store_timeout_s: float,
+    ) -> None:
+        self.store, self.holder, self.clock, self.timeout = store, holder, clock, store_timeout_s
+
+    async def model(self) -> ActiveModel:
+        model = await self.holder.current()
+        if model is None:
+            raise StoreUnavailable("no model version is active yet (run `omnioffer materialize`)")
+        return model
+
+    async def customer_id(self, who: Who) -> str:
+        check_who(who.customer_id, who.id_type, who.id_value, "$")
+        if who.customer_id is not None:
+            return who.customer_id
+        if who.id_type is None or who.id_value is None:  # check_who refused this already
+            raise InputError("$.id_type", "give customer_id or id_type + id_value")
+        found = await self.store.resolve(who.id_type, who.id_value)
+        return found or anonymous_id(who.id_type, who.id_value)
+
+    async def context(self, who: Who) -> Context:
+        model, now = await self.model(), self.clock()
+        nobody = Customer(None, {})
+        try:
+            # asyncio.timeout, not wait_for: no extra task per call on the hot path
+            if who.customer_id is not None:  # no store call: no timeout to arm
+                cid = await self.customer_id(who)
+            else:
+                async with asyncio.timeout(self.timeout):
+                    cid = await self.customer_id(who)
+            async with asyncio.timeout(self.timeout):
+                record = await self.store.fetch_customer(model.name, cid)
+        except (StoreUnavailable, TimeoutError) as exc:
+            log.warning("store unavailable, serving the fallback: %s", exc)
+            empty = History.build([], model.data, now)
+            return Context(model, who.customer_id, empty, nobody, None, "store_unavailable")
+        batch = decode_batch(record.batch) if record.batch else None
+        events = (batch.events if batch else []) + [decode_event(p) for p in record.events]
+        h = History.build(events, model.data, now, clamp=True)
+        last, marker = decode_served(record.last_decision), events_marker(record.events)
+        if batch is None:
+            return Context(model, cid, h, nobody, None, "unknown_customer", last, marker)
+        user = np.frombuffer(batch.factors, dtype=np.float32) if batch.factors else None
+        profile = Customer(batch.segment, batch.consent)
+        return Context(model, cid, h, profile, user, None, last, marker)
