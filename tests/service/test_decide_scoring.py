@@ -20,7 +20,7 @@ from omnioffer.contracts.http import DecisionRequest
 from omnioffer.decide.eligibility import candidate_offers
 from omnioffer.decide.score import offer_propensity, score_items
 from omnioffer.decide.service import DecisionService
-from omnioffer.features.candidates import similar_cache, similar_to
+from omnioffer.features.candidates import similar_to
 from omnioffer.service import make_service, open_service_store
 from training.train import TrainOutcome
 
@@ -94,7 +94,7 @@ def test_similar_items_are_remembered_per_version_and_equal_a_fresh_computation(
     data = model.data
     rows = range(min(20, data.cf_unit.shape[0]))
     first = [similar_to(data, r, 10) for r in rows]
-    assert len(similar_cache(data)) == len(rows)
+    assert len(data.similar) == len(rows)
     again = [similar_to(data, r, 10) for r in rows]
     assert again == first
     for r, got in zip(rows, first, strict=True):

@@ -16,7 +16,7 @@ import numpy.typing as npt
 from omnioffer.decide.policy import Policy
 from omnioffer.decide.ranked import Ranked
 from omnioffer.decide.signals import Signals
-from omnioffer.version.model import VersionModel
+from omnioffer.version.model import VersionModel, VersionSlot
 
 F64 = npt.NDArray[np.float64]
 
@@ -45,9 +45,14 @@ class _Weights:
         )
 
 
+# by id(policy): a Policy holds dicts, so it has no hash; each entry holds its policy,
+# so the id keying it cannot be reused by another one
+_WEIGHTS: VersionSlot[int, _Weights] = VersionSlot("arbitration weights by policy")
+
+
 def _weights(model: VersionModel, policy: Policy) -> _Weights:
     """Built once per (loaded version, policy) and kept with the version."""
-    return model.derived((_Weights, id(policy)), lambda: _Weights.of(model, policy))
+    return _WEIGHTS.get(model, id(policy), lambda: _Weights.of(model, policy))
 
 
 def arbitrate(

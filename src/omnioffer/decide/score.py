@@ -18,7 +18,7 @@ from omnioffer.features.history import History
 from omnioffer.features.items import item_feature_names, item_matrix
 from omnioffer.features.offers import OFFER_FEATURES, ScoredItems, offer_matrix
 from omnioffer.version.holder import ActiveModel
-from omnioffer.version.model import VersionModel
+from omnioffer.version.model import VersionModel, VersionSlot
 from omnioffer.version.scorer import OnnxScorer, sigmoid
 
 F32 = npt.NDArray[np.float32]
@@ -50,8 +50,11 @@ def _reorder(built: Sequence[str], scorer: OnnxScorer) -> npt.NDArray[np.int64] 
 def _columns(
     model: VersionModel, scorer: OnnxScorer, built: Callable[[], Sequence[str]]
 ) -> I64 | None:
-    """_reorder, worked out once per (loaded version, ranker): the key holds the scorer."""
-    return model.derived((_reorder, scorer), lambda: _reorder(built(), scorer))
+    """_reorder, worked out once per (loaded version, ranker)."""
+    return _COLUMNS.get(model, scorer, lambda: _reorder(built(), scorer))
+
+
+_COLUMNS: VersionSlot[OnnxScorer, I64 | None] = VersionSlot("ranker column order by scorer")
 
 
 def _score(scorer: OnnxScorer, rows: F32, order: I64 | None) -> F32:

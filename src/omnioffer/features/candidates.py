@@ -7,7 +7,6 @@ purchases, global and channel popularity), computed from one customer's arrays.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
@@ -15,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from omnioffer.features.history import DAY_S, History
-from omnioffer.version.model import VersionModel
+from omnioffer.version.model import VersionModel, VersionSlot
 
 SOURCES = ("als", "history", "recent", "related", "popular", "popular_channel")
 _POPULAR = SOURCES.index("popular")  # then popular_channel: the version's own lists
@@ -86,7 +85,7 @@ def similar_to(model: VersionModel, row: int, n: int) -> list[int]:
     `row` itself; at most every other item, as training's similar_items. Remembered per
     version: the answer depends only on the version's factors, and the same seed items
     come back for many customers."""
-    key, cache = (row, n), similar_cache(model)
+    key, cache = (row, n), model.similar
     found = cache.get(key)
     if found is None:
         sims = cosines(model, row)
@@ -95,13 +94,6 @@ def similar_to(model: VersionModel, row: int, n: int) -> list[int]:
             cache.clear()
         cache[key] = found
     return found
-
-
-def similar_cache(model: VersionModel) -> dict[tuple[int, int], list[int]]:
-    """similar_to's answers by (cf row, n), kept with the loaded version; filled as seeds
-    come."""
-    empty: Callable[[], dict[tuple[int, int], list[int]]] = dict
-    return model.derived(similar_to, empty)
 
 
 def related_top(h: History, model: VersionModel, seeds: int, n: int) -> list[int]:
@@ -136,6 +128,9 @@ class _Popular:
         return cls(frozenset(i for got in lists for i in got), flags)
 
 
+POPULAR: VersionSlot[str, _Popular] = VersionSlot("popularity sources by channel", _Popular.of)
+
+
 def generate(
     h: History,
     model: VersionModel,
@@ -153,7 +148,7 @@ def generate(
         recent_top(h, cfg["n_recent"], cfg["recent_days"]),
         related_top(h, model, cfg["related_seeds"], cfg["n_related"]),
     )  # the customer's own sources, after "als"; the popular ones depend on the version alone
-    popular = model.derived((_Popular, channel), lambda: _Popular.of(model, channel))
+    popular = POPULAR.get(model, channel)
     # the union in plain Python: lists of at most a hundred ids each, where numpy's
     # per-call overhead would cost more than the work
     union = set(als.tolist())

@@ -21,7 +21,7 @@ import numpy.typing as npt
 from omnioffer.features.candidates import SOURCES, Candidates
 from omnioffer.features.history import DAY_S, History
 from omnioffer.features.spec import ITEM_STATS
-from omnioffer.version.model import VersionModel
+from omnioffer.version.model import VersionModel, VersionSlot
 
 NEVER = 9_999.0
 F64 = npt.NDArray[np.float64]
@@ -92,7 +92,7 @@ class _PurchaseStats:
     @classmethod
     def of(cls, h: History, model: VersionModel) -> _PurchaseStats:
         b = h.bought
-        codes: list[int] = model.derived(_PurchaseStats, model.category_code.tolist)
+        codes = model.category_codes
         by_item: dict[int, list[Any]] = {}
         by_category: dict[int, list[Any]] = {}
         last: dict[int, str] = {}
@@ -146,6 +146,12 @@ def _base(model: VersionModel, channel: str, dtype: type[np.floating[Any]]) -> F
         base[:, _CH_POP], base[:, _CH_SHARE] = pop
     base[:, _CHANNEL] = float(model.channel_code.get(channel, -1))
     return base
+
+
+BASE: VersionSlot[tuple[str, type[np.floating[Any]]], FLOAT] = VersionSlot(
+    "item-ranker rows before the customer's columns, by (channel, dtype)",
+    lambda model, key: _base(model, *key),
+)
 
 
 def _recent_views(h: History) -> dict[int, tuple[float, float, float]]:
@@ -202,7 +208,7 @@ def item_matrix(
     The candidates' rows of the version's per-channel base table, with the columns
     that depend on the customer written over it."""
     items = cands.items
-    base = model.derived((_base, channel, dtype), lambda: _base(model, channel, dtype))
+    base = BASE.get(model, (channel, dtype))
     m = base.take(items, axis=0)
     if user is not None:
         rows = model.cf_row_of_item[items]

@@ -2,7 +2,7 @@
 
 Batch statistics per channel as one (features x offers) block with the SPARSE fills,
 each offer's positions, discount depth and categories, padded tables of the offers'
-items and categories: kept by `VersionModel.derived`, so they live and die with the
+items and categories: kept in a VersionSlot, so they live and die with the
 loaded version (which is never modified). Also the features' layout: OFFER_FEATURES in
 training's order.
 """
@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from omnioffer.features.history import DAY_S
 from omnioffer.features.offer_scan import US
-from omnioffer.version.model import VersionModel
+from omnioffer.version.model import VersionModel, VersionSlot
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -134,6 +134,11 @@ def _padded(rows: Sequence[Sequence[int]], pad: int) -> I64:
     return out.reshape(len(rows), width)
 
 
+PREPARED: VersionSlot[None, Prepared] = VersionSlot(
+    "offer-ranker tables", lambda model, _: Prepared.of(model)
+)
+
+
 def prepared(model: VersionModel) -> Prepared:
     """The model's Prepared, built on its first call and kept with the model."""
-    return model.derived(Prepared, lambda: Prepared.of(model))
+    return PREPARED.get(model, None)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from functools import cached_property
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +21,8 @@ from omnioffer.version.offer_table import OfferTable
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 @dataclass
@@ -45,15 +47,18 @@ class VersionModel:
     offer_index: dict[str, int] = field(default_factory=dict)
     channel_code: dict[str, int] = field(default_factory=dict)
     n_categories: int = 0  # category codes are 0 .. n_categories - 1
-    _derived: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
+    similar: dict[tuple[int, int], list[int]] = field(default_factory=dict, repr=False)
+    """features.candidates.similar_to's answers by (cf row, n), filled as seeds come."""
+    tables: dict[VersionSlot[Any, Any], dict[Any, Any]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """What each VersionSlot derived from this version, by key (see VersionSlot)."""
 
-    def derived(self, key: Hashable, build: Callable[[], T]) -> T:
-        """`build()`, made on first use and kept as long as this loaded version: for
-        tables the decision stages derive from the version alone (a loaded version is
-        never modified)."""
-        if key not in self._derived:
-            self._derived[key] = build()
-        return cast(T, self._derived[key])
+    @cached_property
+    def category_codes(self) -> list[int]:
+        """category_code as a list, for per-purchase lookups in plain Python."""
+        codes: list[int] = self.category_code.tolist()
+        return codes
 
     @classmethod
     def from_catalog(cls, catalog: Catalog) -> VersionModel:
@@ -111,3 +116,38 @@ def _channel_columns(pop: dict[str, tuple[float, float]], item_ids: list[str]) -
     rows = np.array([pop.get(i, (0.0, 0.0)) for i in item_ids], dtype=np.float64)
     rows = rows.reshape(len(item_ids), 2)
     return rows[:, 0].copy(), rows[:, 1].copy()
+
+
+class VersionSlot(Generic[K, V]):
+    """A table that one module derives from a loaded version, kept as long as the version.
+
+    Declared once, at module level, by the module that builds it (`NAME =
+    VersionSlot("what it holds", build)`), so every table a version carries is named,
+    typed by its builder and found by grepping for VersionSlot. A loaded version is
+    never modified, so a table built from it stays right for its whole life.
+    """
+
+    __slots__ = ("_build", "name")
+
+    def __init__(self, name: str, build: Callable[[VersionModel, K], V] | None = None) -> None:
+        self.name, self._build = name, build
+
+    def get(self, model: VersionModel, key: K, build: Callable[[], V] | None = None) -> V:
+        """The table for `key`, built on first use by `build` (else the slot's builder)."""
+        per = model.tables.get(self)
+        if per is None:
+            per = model.tables[self] = {}
+        if key in per:
+            found: V = per[key]
+            return found
+        if build is not None:
+            made = build()
+        elif self._build is not None:
+            made = self._build(model, key)
+        else:
+            raise TypeError(f"{self!r} has no builder")
+        per[key] = made
+        return made
+
+    def __repr__(self) -> str:
+        return f"VersionSlot({self.name!r})"

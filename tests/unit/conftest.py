@@ -1,4 +1,6 @@
-"""Fixtures of the decision-path unit tests: the tiny version and a default policy."""
+"""Fixtures of the online unit tests (decide, features, version): the tiny version of
+decide_world and a default policy. Its folder is on sys.path, so every unit folder
+can import decide_world."""
 
 from __future__ import annotations
 
