@@ -43,15 +43,16 @@ DAY_S = 86_400.0
 CHANNELS = ("web", "app", "email", "store")
 # (label, module file suffix, function name) of the stages, in path order.
 STAGES = (
-    ("fetch + history", "service.py", "_context"),
-    ("eligibility + contact policy", "rules.py", "candidate_offers"),
+    ("fetch + history", "resolve.py", "context"),
+    ("eligibility + contact policy", "eligibility.py", "candidate_offers"),
     ("item candidates", "candidates.py", "generate"),
-    ("item features", "item_features.py", "item_features"),
-    ("offer features", "offer_features.py", "offer_features"),
+    ("item features", "features/items.py", "item_matrix"),
+    ("offer features", "features/offers.py", "offer_matrix"),
     ("ONNX Runtime", "onnxruntime_inference_collection.py", "run"),
-    ("arbitration + reasons", "arbitrate.py", "arbitrate"),
-    ("signals for reasons", "arbitrate.py", "of"),
-    ("stickiness + diversity", "conversation.py", "keep_top"),
+    ("arbitration", "arbitrate.py", "arbitrate"),
+    ("signals for reasons", "signals.py", "of"),
+    ("stickiness", "stickiness.py", "keep_top"),
+    ("diversity + reasons", "explain.py", "explain"),
     ("remember the decision", "service.py", "_remember"),
 )
 

@@ -36,7 +36,7 @@ async def _check(service: DecisionService, customers: list[str]) -> tuple[int, i
     rng = random.Random(3)
     for cid in customers:
         channel = rng.choice(CHANNELS)
-        ctx = await service._context(DecisionRequest(customer_id=cid, channel=channel))
+        ctx = await service.resolver.context(DecisionRequest(customer_id=cid, channel=channel))
         if ctx.fallback is not None:
             continue
         offers, _ = candidate_offers(model.data, ctx.history, channel, ctx.who, service.policy)
