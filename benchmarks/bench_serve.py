@@ -209,7 +209,7 @@ PROFILE_CATEGORIES = (
     ("offer features", r"features/offer(s|_scan|_tables|_affinity)\.py"),
     ("item features", r"features/items\.py"),
     ("item candidates", r"candidates\.py"),
-    ("eligibility + contact policy (rules)", r"eligibility\.py|contact\.py|policy\.py|offer_table\.py"),
+    ("eligibility + contact policy", r"eligibility\.py|contact\.py|policy\.py|offer_table\.py"),
     ("arbitration + reasons", r"arbitrate\.py|signals\.py|explain\.py|diversity\.py"),
     ("History.build", r"history\.py"),
     ("sticky top offer (stickiness)", r"stickiness\.py"),
