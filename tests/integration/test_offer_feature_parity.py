@@ -18,8 +18,8 @@ import scipy.sparse as sp
 
 from omnioffer.contracts.payloads import Catalog, Event, OfferRow, decode_batch
 from omnioffer.features.history import History
-from omnioffer.features.offers import NEVER, NO_ITEM_SCORE, offer_features
-from omnioffer.features.spec import ITEM_STATS
+from omnioffer.features.offers import offer_features
+from omnioffer.features.spec import ITEM_STATS, NEVER, NO_ITEM_SCORE
 from omnioffer.version.model import VersionModel
 from omnioffer.vocab import Vocabulary
 from training.cf import CFModel

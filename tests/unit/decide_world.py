@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from omnioffer.contracts.payloads import Catalog, Event, OfferRow
-from omnioffer.features.history import DAY_S, History
-from omnioffer.features.spec import ITEM_STATS
+from omnioffer.features.history import History
+from omnioffer.features.spec import DAY_S, ITEM_STATS
 from omnioffer.version.model import VersionModel
 
 NOW = 1_700_000_000.0

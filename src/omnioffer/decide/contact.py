@@ -14,7 +14,8 @@ import numpy as np
 
 from omnioffer.contracts.payloads import OfferRow
 from omnioffer.decide.policy import Policy
-from omnioffer.features.history import DAY_S, History
+from omnioffer.features.history import History
+from omnioffer.features.spec import DAY_S
 
 
 @dataclass(frozen=True)

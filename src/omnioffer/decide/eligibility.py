@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from omnioffer.contracts.payloads import OfferRow
 from omnioffer.decide.contact import Contacts, allowed
 from omnioffer.decide.policy import Policy
-from omnioffer.features.history import DAY_S, History
+from omnioffer.features.history import History
+from omnioffer.features.spec import DAY_S
 from omnioffer.version.model import VersionModel
 
 

@@ -15,8 +15,9 @@ import numpy.typing as npt
 
 from omnioffer.features.candidates import Candidates, generate
 from omnioffer.features.history import History
-from omnioffer.features.items import item_feature_names, item_matrix
-from omnioffer.features.offers import OFFER_FEATURES, ScoredItems, offer_matrix
+from omnioffer.features.items import item_matrix
+from omnioffer.features.offers import ScoredItems, offer_matrix
+from omnioffer.features.spec import OFFER_FEATURES, item_feature_names
 from omnioffer.version.holder import ActiveModel
 from omnioffer.version.model import VersionModel, VersionSlot
 from omnioffer.version.scorer import OnnxScorer, sigmoid

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from omnioffer.decide.policy import Policy
-from omnioffer.features.history import DAY_S, History
+from omnioffer.features.history import History
+from omnioffer.features.spec import DAY_S
 from omnioffer.version.model import VersionModel
 
 

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.features.history import DAY_S, History
+from omnioffer.features.history import History
+from omnioffer.features.spec import DAY_S, REPURCHASE_HALF_LIFE_DAYS, SOURCES
 from omnioffer.version.model import VersionModel, VersionSlot
 
-SOURCES = ("als", "history", "recent", "related", "popular", "popular_channel")
 _POPULAR = SOURCES.index("popular")  # then popular_channel: the version's own lists
-HALF_LIFE_DAYS = 30.0
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,9 @@ def history_top(h: History, model: VersionModel, n: int) -> list[int]:
     score: dict[int, float] = {}
     for item, t, q in zip(b.item, b.ts, b.qty, strict=True):
         if item >= 0:  # the same float operations, in the same order, as on arrays
-            score[item] = score.get(item, 0.0) + q * 0.5 ** ((now - t) / DAY_S / HALF_LIFE_DAYS)
+            score[item] = score.get(item, 0.0) + q * 0.5 ** (
+                (now - t) / DAY_S / REPURCHASE_HALF_LIFE_DAYS
+            )
     ids = model.catalog.item_ids
     # rounded like training's repurchase_scores, so near-ties break by item id in both
     return sorted(score, key=lambda i: (-round(score[i], 9), ids[i]))[:n]

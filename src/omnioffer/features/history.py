@@ -16,11 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from omnioffer.contracts.payloads import Event
+from omnioffer.features.spec import DAY_S
 from omnioffer.version.model import VersionModel
-
-DAY_S = 86_400.0
-OFFER_TYPES = ("offer_impression", "offer_click", "offer_redeem", "offer_dismiss")
-RESPONSES = ("offer_click", "offer_redeem")
 
 
 class Bought(NamedTuple):

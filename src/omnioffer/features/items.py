@@ -1,7 +1,8 @@
 """Item-ranker features for one customer's candidates on one channel, online.
 
-Mirrors training/features/item_features.py name for name (a parity test compares
-the two on the same history); fills for "no history" are the same constants.
+Computes, per request, the features features/spec.py defines (names, order, fills,
+windows) that training/features/item_features.py computes over training's groups; a
+parity test compares the two on the same history.
 
 Built as the matrix the ranker reads (`item_matrix`): the candidates' rows of a
 per-(version, channel) base table that holds what depends on the version alone and
@@ -18,38 +19,39 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.features.candidates import SOURCES, Candidates
-from omnioffer.features.history import DAY_S, History
-from omnioffer.features.spec import ITEM_STATS
+from omnioffer.features.candidates import Candidates
+from omnioffer.features.history import History
+from omnioffer.features.spec import (
+    CUSTOMER_CATEGORY,
+    CUSTOMER_ITEM,
+    CUSTOMER_RFM,
+    DAY_S,
+    ITEM_FILLS,
+    ITEM_STATS,
+    NEVER,
+    PURCHASE_STAT_FILLS,
+    RECENT_DAYS,
+    SOURCES,
+    item_feature_names,
+)
 from omnioffer.version.model import VersionModel, VersionSlot
 
-NEVER = 9_999.0
 F64 = npt.NDArray[np.float64]
 FLOAT = npt.NDArray[np.floating[Any]]
-RECENT_DAYS = 14
-_CI = ("ci_qty", "ci_n", "ci_days_since", "ci_interval", "ci_due")
-_CC = ("cc_qty", "cc_n", "cc_days_since", "cc_interval", "cc_due")
-_STAT_FILLS = (0.0, 0.0, NEVER, NEVER, -1.0)  # "no history"
-_CU = ("cu_recency", "cu_frequency", "cu_monetary", "cu_distinct_items")
+_CI, _CC, _CU = CUSTOMER_ITEM, CUSTOMER_CATEGORY, CUSTOMER_RFM
+_STAT_FILLS = PURCHASE_STAT_FILLS
 
-
-def item_feature_names(channels: Sequence[str]) -> list[str]:
-    """Every item-ranker feature, in training's order (the column order built here)."""
-    return ["cf_score", "als_rank", *(f"src_{s}" for s in SOURCES), *_CI,
-            "ci_views_recent", "ci_carts_recent", "ci_days_since_seen", "ci_same_channel",
-            *_CC, "cc_share", *ITEM_STATS, "ch_pop", "ch_share", *_CU, "price_ratio",
-            "channel_code", *(f"cu_share_{c}" for c in channels)]  # fmt: skip
-
-
-# Column positions in that order.
-_CF, _ALS, _SRC, _CI_AT = 0, 1, 2, 2 + len(SOURCES)
-_VIEWS, _CARTS, _SEEN, _SAME = (_CI_AT + len(_CI) + j for j in range(4))
-_CC_AT = _SAME + 1  # the cc_* stats, then cc_share
-_IT = _CC_AT + len(_CC) + 1
-_CH_POP, _CH_SHARE = _IT + len(ITEM_STATS), _IT + len(ITEM_STATS) + 1
-_CU_AT = _CH_SHARE + 1
-_PRICE, _CHANNEL = _CU_AT + len(_CU), _CU_AT + len(_CU) + 1
-_SHARES = _CHANNEL + 1
+# Column positions in the spec's order (runs such as the ci_* stats are contiguous there).
+_AT = {name: j for j, name in enumerate(ITEM_FILLS)}
+_CF, _ALS, _SRC, _CI_AT = _AT["cf_score"], _AT["als_rank"], _AT[f"src_{SOURCES[0]}"], _AT[_CI[0]]
+_RECENT = ("ci_views_recent", "ci_carts_recent", "ci_days_since_seen", "ci_same_channel")
+_VIEWS, _CARTS, _SEEN, _SAME = (_AT[n] for n in _RECENT)
+_CC_AT = _AT[_CC[0]]  # the cc_* stats, then cc_share
+_IT = _AT[ITEM_STATS[0]]
+_CH_POP, _CH_SHARE = _AT["ch_pop"], _AT["ch_share"]
+_CU_AT = _AT[_CU[0]]
+_PRICE, _CHANNEL = _AT["price_ratio"], _AT["channel_code"]
+_SHARES = len(ITEM_FILLS)  # then cu_share_<channel> per channel
 
 
 def _add(acc: dict[int, list[Any]], key: int, t: float, q: float) -> None:

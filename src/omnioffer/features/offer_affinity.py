@@ -14,18 +14,15 @@ import numpy.typing as npt
 
 from omnioffer.features.offer_scan import Scan
 from omnioffer.features.offer_tables import Prepared, prepared
+from omnioffer.features.spec import (
+    CATEGORY_PRIOR_WEIGHT,
+    SHARE_SMOOTHING,
+    smoothed_rate,
+)
 from omnioffer.version.model import VersionModel
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-PRIOR_WEIGHT = 20.0  # impressions' worth of the global rate in smoothed rates
-CATEGORY_PRIOR_WEIGHT = 3.0  # the same for one customer's rate in one category
-SHARE_SMOOTHING = (0.5, 2.0)  # (added items in the category, added items in total)
-
-
-def smoothed_rate(resp: float, impr: float, prior: float, weight: float = PRIOR_WEIGHT) -> float:
-    """A response rate smoothed towards the prior by `weight` impressions' worth of it."""
-    return (resp + weight * prior) / (impr + weight)
 
 
 def category_shares(scan: Scan, model: VersionModel) -> dict[str, float]:

@@ -13,13 +13,17 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.features.history import DAY_S, RESPONSES, History
+from omnioffer.features.history import History
+from omnioffer.features.spec import (
+    BROWSE,
+    DAY_S,
+    FATIGUE_DAYS,
+    RECENT_IMPRESSION_DAYS,
+    RESPONSES,
+    US,
+)
 
 F64 = npt.NDArray[np.float64]
-BROWSE = ("view", "add_to_cart")
-FATIGUE_DAYS = 14.0
-RECENT_IMPRESSION_DAYS = 7
-US = 1_000_000.0  # event ages are kept in microseconds, as training's timestamps
 _RECENT_US = RECENT_IMPRESSION_DAYS * DAY_S * US  # training: timestamp >= cutoff - 7 d
 
 

@@ -3,8 +3,8 @@
 Batch statistics per channel as one (features x offers) block with the SPARSE fills,
 each offer's positions, discount depth and categories, padded tables of the offers'
 items and categories: kept in a VersionSlot, so they live and die with the
-loaded version (which is never modified). Also the features' layout: OFFER_FEATURES in
-training's order.
+loaded version (which is never modified). Also where each of features/spec.py's
+OFFER_FEATURES goes in the matrix (COLUMN).
 """
 
 from __future__ import annotations
@@ -16,25 +16,21 @@ from itertools import repeat
 import numpy as np
 import numpy.typing as npt
 
-from omnioffer.features.history import DAY_S
-from omnioffer.features.offer_scan import US
+from omnioffer.features.spec import (
+    DAY_S,
+    OFFER_FEATURES,
+    OFFER_FILLS,
+    RECENT_DAYS,
+    SPARSE_OFFER,
+    US,
+)
 from omnioffer.version.model import VersionModel, VersionSlot
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-NEVER = 9_999.0
-RECENT_DAYS = 14  # training's default when the version does not say (candidates.recent_days)
 PADDING_LIMIT = 4  # pad offers' item lists to one width while that is <= 4x the items
 # Per-offer features that keep their fill unless the customer's events touch the offer.
-SPARSE = {"fa_impr_offer_14d": 0.0, "fa_dismissed": 0.0, "fa_impr_offer_total": 0.0,
-          "fa_days_since_offer": NEVER, "co_qty": 0.0, "co_days_since": NEVER}  # fmt: skip
-# Every offer-ranker feature, in training's order (the column order `offer_matrix` builds).
-OFFER_FEATURES = ("of_discount", "of_value", "of_log_items", "of_log_impressions", "of_rate",
-                  "of_rate_channel", "cf_affinity", "co_qty", "co_days_since", "co_cat_share",
-                  "cu_log_impressions", "cu_rate", "cu_rate_channel", "fa_impr_offer_14d",
-                  "fa_impr_all_7d", "fa_dismissed", "fa_days_since_offer", "fa_impr_offer_total",
-                  "channel_code", "ir_max", "cu_share_web", "cu_share_app", "cu_share_store",
-                  "cu_disc_lift", "ca_rate", "ca_log_share")  # fmt: skip
+SPARSE = {name: OFFER_FILLS[name] for name in SPARSE_OFFER}
 COLUMN = {name: j for j, name in enumerate(OFFER_FEATURES)}
 
 

@@ -11,7 +11,7 @@ hundred offers, so the per-call work avoids many small numpy calls on tiny array
 plain-Python pass over the events summarises the customer (`offer_scan.Scan`),
 per-offer values are set only for the offers those events touch (every other offer
 keeps the fill), and what depends on the model alone is derived once per loaded
-version (`offer_prepared.Prepared`). The category affinities are `offer_affinity`.
+version (`offer_tables.Prepared`). The category affinities are `offer_affinity`.
 """
 
 from __future__ import annotations
@@ -29,19 +29,23 @@ from omnioffer.features.offer_affinity import (
     category_items,
     category_rates,
     category_shares,
-    smoothed_rate,
 )
 from omnioffer.features.offer_scan import Scan
-from omnioffer.features.offer_tables import COLUMN, NEVER, OFFER_FEATURES, Prepared, prepared
+from omnioffer.features.offer_tables import COLUMN, Prepared, prepared
+from omnioffer.features.spec import (
+    NEVER,
+    NO_ITEM_SCORE,
+    OFFER_FEATURES,
+    SHOP_CHANNELS,
+    smoothed_rate,
+)
 from omnioffer.version.model import VersionModel
 
-__all__ = ["NEVER", "NO_ITEM_SCORE", "OFFER_FEATURES", "ScoredItems", "offer_features",
+__all__ = ["ScoredItems", "offer_features",
            "offer_matrix"]  # fmt: skip
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
-NO_ITEM_SCORE = -10.0
-SHOP_CHANNELS = ("web", "app", "store")
 # The customer's features, the same for every offer.
 SCALARS = ("cu_log_impressions", "cu_rate", "cu_rate_channel",
            *(f"cu_share_{c}" for c in SHOP_CHANNELS), "fa_impr_all_7d", "cu_disc_lift",

@@ -19,11 +19,11 @@ import numpy as np
 import numpy.typing as npt
 
 from omnioffer.contracts.payloads import OfferRow
+from omnioffer.features.spec import DEEP_DISCOUNT
 
 F64 = npt.NDArray[np.float64]
 BOOL = npt.NDArray[np.bool_]
 I64 = npt.NDArray[np.int64]
-DEEP_DISCOUNT = 0.2
 
 
 @dataclass(frozen=True)

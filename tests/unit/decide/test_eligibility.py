@@ -11,7 +11,8 @@ from omnioffer.contracts.payloads import Event, OfferRow
 from omnioffer.decide.contact import Contacts, allowed
 from omnioffer.decide.eligibility import Customer, candidate_offers, eligible
 from omnioffer.decide.policy import Policy
-from omnioffer.features.history import DAY_S, OFFER_TYPES, History
+from omnioffer.features.history import History
+from omnioffer.features.spec import DAY_S, OFFER_TYPES
 from omnioffer.version.model import VersionModel
 
 ANYONE = Customer(None, {})

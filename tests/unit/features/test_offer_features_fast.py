@@ -17,7 +17,8 @@ import numpy.typing as npt
 from decide_world import NOW, ev, history, make_model, offer
 
 from omnioffer.features.offer_tables import prepared
-from omnioffer.features.offers import NEVER, NO_ITEM_SCORE, offer_features
+from omnioffer.features.offers import offer_features
+from omnioffer.features.spec import NEVER, NO_ITEM_SCORE
 
 F64 = npt.NDArray[np.float64]
 
