@@ -34,7 +34,7 @@ from bench_materialize import BULK_QUERY, DEFAULT_CACHE, prepare, redis_server, 
 from omnioffer.api.schemas import DecisionRequest
 from omnioffer.decide.factory import make_service, open_service_store
 from omnioffer.decide.service import DecisionService
-from omnioffer.materialize import materialize
+from omnioffer.jobs.materialize import materialize
 from omnioffer.registry import load_version
 from omnioffer.settings import load_settings
 from omnioffer.store import open_store

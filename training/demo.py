@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from omnioffer.cli.data import run_identities
+from omnioffer.cli.demo import serve_demo
+from omnioffer.cli.models import run_train
 from omnioffer.contracts.report import run_validate
 from omnioffer.contracts.schema import DEFAULT_CHANNELS
-from omnioffer.demo_serve import serve_demo
-from omnioffer.identity_report import run_identities
 from training.simulate.generate import generate
-from training.train_cli import run_train
 
 
 def run_demo(

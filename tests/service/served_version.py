@@ -9,7 +9,7 @@ from pathlib import Path
 
 from omnioffer.decide.catalog import decode_catalog
 from omnioffer.decide.runtime import CATALOG
-from omnioffer.materialize import materialize
+from omnioffer.jobs.materialize import materialize
 from omnioffer.settings import Settings, load_settings
 from omnioffer.store import open_store
 

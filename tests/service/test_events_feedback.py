@@ -10,7 +10,7 @@ from litestar.testing import TestClient
 from served_version import iso
 
 from omnioffer.contracts.report import run_validate
-from omnioffer.export_events import export_events
+from omnioffer.jobs.export_events import export_events
 from omnioffer.store import open_store
 
 

@@ -16,7 +16,7 @@ from served_version import iso
 
 from omnioffer.contracts.report import run_validate
 from omnioffer.errors import UsageError
-from omnioffer.export_events import export_events, run_export
+from omnioffer.jobs.export_events import export_events, run_export
 from omnioffer.store import open_store
 from omnioffer.store.base import FeatureStore, StoreUnavailable
 

@@ -27,7 +27,7 @@ from served_version import AS_OF_DAYS, iso
 
 from omnioffer.decide.catalog import decode_catalog
 from omnioffer.decide.runtime import CATALOG
-from omnioffer.materialize import materialize
+from omnioffer.jobs.materialize import materialize
 from omnioffer.registry import get_current
 from omnioffer.store import open_store
 from redis_server import free_port

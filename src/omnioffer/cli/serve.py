@@ -13,8 +13,8 @@ from omnioffer.errors import UsageError
 
 
 def cmd_materialize(args: argparse.Namespace) -> int:
-    from omnioffer.materialize import run_materialize
-    from omnioffer.store_report import configured_store
+    from omnioffer.cli.store import configured_store
+    from omnioffer.jobs.materialize import run_materialize
 
     store = configured_store(args.store)
     if store is None:  # cannot happen without must_exist; keeps the type honest
@@ -41,8 +41,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_export_events(args: argparse.Namespace) -> int:
-    from omnioffer.export_events import run_export
-    from omnioffer.store_report import configured_store
+    from omnioffer.cli.store import configured_store
+    from omnioffer.jobs.export_events import run_export
 
     store = configured_store(args.store, must_exist=True)
     if store is None:

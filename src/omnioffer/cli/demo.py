@@ -18,7 +18,7 @@ from typing import Any
 
 from omnioffer.decide.catalog import decode_catalog
 from omnioffer.decide.runtime import CATALOG
-from omnioffer.materialize import materialize
+from omnioffer.jobs.materialize import materialize
 from omnioffer.store import open_store
 
 READY_TIMEOUT_S = 90.0

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from omnioffer import __version__
-from omnioffer.cli_service import add_service_commands
+from omnioffer.cli.serve import add_service_commands
 from omnioffer.contracts.schema import DEFAULT_CHANNELS
 from omnioffer.errors import OmniofferError, UsageError
 
@@ -71,13 +71,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_identities(args: argparse.Namespace) -> int:
-    from omnioffer.identity_report import run_identities
+    from omnioffer.cli.data import run_identities
 
     return run_identities(args.data, out=args.out, channels=args.channels)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from training.train_cli import run_train
+    from omnioffer.cli.models import run_train
 
     return run_train(
         args.data,
@@ -93,8 +93,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
+    from omnioffer.cli.store import configured_store, print_store_versions
     from omnioffer.registry_report import run_versions
-    from omnioffer.store_report import configured_store, print_store_versions
 
     code = run_versions(args.models)
     store = configured_store(args.store, must_exist=args.store is None)
@@ -105,8 +105,8 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 def cmd_activate(args: argparse.Namespace) -> int:
     """Registry first (it verifies checksums), then the store, so both name one version."""
+    from omnioffer.cli.store import activate_in_store, configured_store
     from omnioffer.registry_report import run_activate
-    from omnioffer.store_report import activate_in_store, configured_store
 
     code = run_activate(args.models, args.version)
     store = configured_store(args.store, must_exist=args.store is None)
