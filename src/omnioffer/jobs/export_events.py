@@ -1,4 +1,4 @@
-"""`omnioffer export-events`: the durable event log back as a data-contract v1 events file.
+"""The durable event log back as a data-contract v1 events file (`omnioffer export-events`).
 
 Anonymous events keep their identifier (id_type, id_value) instead of a customer id,
 exactly as they arrived, so retraining resolves them like any other history.
@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
 
 import polars as pl
 
@@ -169,12 +167,3 @@ def _durable(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def run_export(
-    store: FeatureStore, out_dir: Path, fmt: str, out: TextIO = sys.stdout, *, trim: bool = False
-) -> int:
-    target, n = export_events(store, out_dir, fmt, trim=trim)
-    trimmed = f"; {n} entries deleted from the log" if trim and n else ""
-    print(f"exported {n} events to {target}{trimmed}", file=out)
-    return 0

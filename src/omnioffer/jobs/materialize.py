@@ -1,4 +1,4 @@
-"""`omnioffer materialize`: load a model version into the feature store, then activate it.
+"""Load a model version into the feature store, then activate it (`omnioffer materialize`).
 
 Loading happens under the version's own namespace while the previous version keeps
 serving; activation is one atomic switch at the end, so a crash half-way leaves
@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-import time
 from pathlib import Path
-from typing import TextIO
 
 from omnioffer.decide.catalog import encode_catalog
 from omnioffer.decide.runtime import CATALOG
 from omnioffer.decide.serving_files import build_catalog, customer_batches
-from omnioffer.registry import get_current, load_version
+from omnioffer.registry import load_version
 from omnioffer.store.base import FeatureStore
 
 log = logging.getLogger("omnioffer.materialize")
@@ -53,19 +50,3 @@ async def _put_identities(store: FeatureStore, path: Path, chunk: int = 20_000) 
     rows = pl.read_parquet(path).select("id_type", "id_value", "customer_key").rows()
     for lo in range(0, len(rows), chunk):
         await store.put_identities(rows[lo : lo + chunk])
-
-
-def run_materialize(
-    store: FeatureStore, models_dir: Path, version: str | None, out: TextIO = sys.stdout
-) -> int:
-    async def go() -> tuple[str, int]:
-        try:
-            return await materialize(store, models_dir, version or get_current(models_dir))
-        finally:
-            await store.close()
-
-    started = time.perf_counter()
-    name, count = asyncio.run(go())
-    took = time.perf_counter() - started
-    print(f"materialized {name}: {count} customers in {took:.1f} s; now active", file=out)
-    return 0
