@@ -16,9 +16,9 @@ from omnioffer.decide.catalog import VersionModel
 from omnioffer.decide.history import History
 from omnioffer.decide.item_features import item_features
 from omnioffer.decide.records import decode_batch
-from training.candidates import CandidateConfig, generate_candidates
 from training.features.item_features import build_item_features, item_feature_names
-from training.snapshot import Snapshot
+from training.items.candidates import CandidateConfig, generate_candidates
+from training.prep.snapshot import Snapshot
 
 SAMPLE = 60
 CHANNELS = ("web", "store", "email")

@@ -21,16 +21,16 @@ from omnioffer.decide.history import History
 from omnioffer.decide.offer_features import NEVER, NO_ITEM_SCORE, offer_features
 from omnioffer.decide.records import Event, decode_batch
 from omnioffer.vocab import Vocabulary
-from training.cf import CFModel
 from training.features.offer_features import (
     OFFER_FEATURES,
     build_offer_features,
     offer_vectors,
     response_stats,
 )
+from training.items.cf import CFModel
 from training.prep.interactions import Interactions
-from training.resolve import TrainingData
-from training.snapshot import Snapshot
+from training.prep.resolve import TrainingData
+from training.prep.snapshot import Snapshot
 
 WITH_OFFERS, WITHOUT_OFFERS = 40, 20
 CHANNELS = ("web", "email", "app")

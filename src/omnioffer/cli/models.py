@@ -19,7 +19,7 @@ from omnioffer.cli.args import Subparsers, positive_int
 from omnioffer.errors import UsageError
 
 if TYPE_CHECKING:
-    from training.scoreboard import Scoreboard
+    from training.evaluate.scoreboard import Scoreboard
     from training.train import TrainOutcome
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.card import DPI, SIZES, expected_calibration_error, write_card
-from training.scoreboard import Scoreboard
+from training.evaluate.scoreboard import Scoreboard
+from training.publish.card import DPI, SIZES, expected_calibration_error, write_card
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PRIMARY = {"items": "ndcg@10", "offers": "ndcg@5"}

@@ -13,7 +13,7 @@ import pytest
 from omnioffer.contracts.artifact import ArtifactError, Manifest, RankerEntry, TrainingWindow
 from omnioffer.registry import load_version, write_version
 from omnioffer.scoring import FEATURE_NAMES_KEY, FeatureShapeError, OnnxScorer, sigmoid
-from training.export_onnx import (
+from training.publish.export_onnx import (
     ExportParityError,
     check_parity,
     export_ranker,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from training.cf import CFConfig, CFModel, fit_cf
+from training.items.cf import CFConfig, CFModel, fit_cf
 
 
 def _blocks(n_users: int = 60, n_items: int = 40, seed: int = 1) -> sp.csr_matrix:

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import polars as pl
 
-from training import baselines
-from training.candidates import CandidateConfig, generate_candidates
-from training.cf import CFModel
+from training.evaluate import baselines
+from training.evaluate.rankings import ranked_matrix, sample_groups, window_truth
+from training.evaluate.scoreboard import score_rankings
+from training.items.candidates import CandidateConfig, generate_candidates
+from training.items.cf import CFModel
 from training.prep.interactions import build_interactions
-from training.rankings import ranked_matrix, sample_groups, window_truth
-from training.scoreboard import score_rankings
-from training.snapshot import Snapshot
+from training.prep.snapshot import Snapshot
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 CUTOFF = T0 + timedelta(days=30)

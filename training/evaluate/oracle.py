@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from training.rankings import Truth
+from training.evaluate.rankings import Truth
 
 log = logging.getLogger("omnioffer.train")
 CELLS = 16_000_000  # (customers x items) true scores held at once: ~128 MB per float64 array

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from training.candidates import als_candidates
-from training.popularity import popular_items, popular_items_by_channel, repurchase_scores
-from training.rankings import GROUP_KEYS
-from training.snapshot import Snapshot
+from training.evaluate.rankings import GROUP_KEYS
+from training.items.candidates import als_candidates
+from training.items.popularity import popular_items, popular_items_by_channel, repurchase_scores
+from training.prep.snapshot import Snapshot
 
 BACKFILL = -1e6
 _COLS = [*GROUP_KEYS, "item_id", "score"]

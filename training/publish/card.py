@@ -24,7 +24,7 @@ import numpy.typing as npt
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from training.scoreboard import Scoreboard
+from training.evaluate.scoreboard import Scoreboard
 
 DPI = 100
 # (width, height) in inches; pixels are these times DPI.

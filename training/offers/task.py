@@ -17,19 +17,19 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from training.evaluate.rankings import GROUP_KEYS, Truth, ranked_matrix, sample_groups, window_truth
+from training.evaluate.scoreboard import OFFER_METRICS, Scoreboard, score_rankings
 from training.features.offer_features import RESPONSES, build_offer_features, offer_feature_names
-from training.items_task import (
+from training.items.task import (
     CHUNK_GROUPS,
     Covering,
     ItemTaskResult,
     item_ranker_scores,
     make_snapshot,
 )
+from training.prep.snapshot import Snapshot
 from training.prep.split import MIN_FEATURE_DAYS, TimeSplit
 from training.ranker import RankerConfig, score, train_ranker
-from training.rankings import GROUP_KEYS, Truth, ranked_matrix, sample_groups, window_truth
-from training.scoreboard import OFFER_METRICS, Scoreboard, score_rankings
-from training.snapshot import Snapshot
 
 log = logging.getLogger("omnioffer.train")
 EVAL_K = 10

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import polars as pl
 
-from training.cf import CFModel
+from training.items.cf import CFModel
 from training.prep.interactions import Interactions
 
 T = TypeVar("T")

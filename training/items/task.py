@@ -15,25 +15,25 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from training import baselines
-from training.candidates import (
-    CandidateConfig,
-    candidate_hits,
-    generate_candidates,
-    recall_from_hits,
-)
-from training.cf import CFConfig, fit_cf
+from training.evaluate import baselines
+from training.evaluate.rankings import GROUP_KEYS, Truth, ranked_matrix, sample_groups, window_truth
+from training.evaluate.scoreboard import Scoreboard, score_rankings
 from training.features.item_features import (
     build_item_features,
     feature_matrix,
     item_feature_names,
 )
+from training.items.candidates import (
+    CandidateConfig,
+    candidate_hits,
+    generate_candidates,
+    recall_from_hits,
+)
+from training.items.cf import CFConfig, fit_cf
 from training.prep.interactions import InteractionConfig, build_interactions
+from training.prep.snapshot import Snapshot
 from training.prep.split import TimeSplit, before, between, evaluation_window
 from training.ranker import RankerConfig, score, train_ranker
-from training.rankings import GROUP_KEYS, Truth, ranked_matrix, sample_groups, window_truth
-from training.scoreboard import Scoreboard, score_rankings
-from training.snapshot import Snapshot
 
 log = logging.getLogger("omnioffer.train")
 

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from training.cf import CFModel
-from training.popularity import popular_items, popular_items_by_channel, repurchase_scores
+from training.evaluate.rankings import GROUP_KEYS
+from training.items.cf import CFModel
+from training.items.popularity import popular_items, popular_items_by_channel, repurchase_scores
 from training.prep.interactions import Interactions
-from training.rankings import GROUP_KEYS
-from training.snapshot import Snapshot
+from training.prep.snapshot import Snapshot
 
 SOURCES: tuple[str, ...] = ("als", "history", "recent", "related", "popular", "popular_channel")
 

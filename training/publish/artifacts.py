@@ -16,12 +16,12 @@ import polars as pl
 
 from omnioffer.contracts.artifact import Manifest, RankerEntry, TrainingWindow, utc_now_iso
 from omnioffer.vocab import Vocabulary
-from training.export_onnx import export_ranker
+from training.evaluate.scoreboard import Scoreboard
 from training.features.offer_features import offer_vectors
-from training.items_task import ItemTaskResult
-from training.offers_task import OfferTaskResult
+from training.items.task import ItemTaskResult
+from training.offers.task import OfferTaskResult
 from training.prep.split import TimeSplit
-from training.scoreboard import Scoreboard
+from training.publish.export_onnx import export_ranker
 
 PARITY_ROWS = 2_000
 

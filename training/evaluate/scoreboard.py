@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from training.evaluate import Relevant, hit_at_k, map_at_k, ndcg_at_k, pack_relevant, recall_at_k
-from training.rankings import Truth
+from training.evaluate.rankings import Truth
 
 MetricFn = Callable[[npt.NDArray[np.int64], Relevant, int], npt.NDArray[np.float64]]
 

@@ -18,10 +18,10 @@ import polars as pl
 
 from omnioffer.contracts.load import Dataset
 from omnioffer.identity import IdentityMap
-from training.candidates import CandidateConfig
 from training.features.history import channel_item_popularity, item_stats
 from training.features.offer_features import response_stats
-from training.popularity import popular_items, popular_items_by_channel
+from training.items.candidates import CandidateConfig
+from training.items.popularity import popular_items, popular_items_by_channel
 
 SERVING_FORMAT = 1
 HISTORY_TYPES = ("purchase", "offer_impression", "offer_click", "offer_redeem", "offer_dismiss")
