@@ -30,15 +30,15 @@ from training.items.candidates import (
     recall_from_hits,
 )
 from training.items.cf import CFConfig, fit_cf
+from training.items.scoring import CHUNK_GROUPS, score_block
 from training.prep.interactions import InteractionConfig, build_interactions
 from training.prep.snapshot import Snapshot
 from training.prep.split import TimeSplit, before, between, evaluation_window
-from training.ranker import RankerConfig, score, train_ranker
+from training.ranker import RankerConfig, train_ranker
 
 log = logging.getLogger("omnioffer.train")
 
 EVAL_K = 50  # longest list any metric reads (recall@50)
-CHUNK_GROUPS = 5_000  # customer-channel groups whose candidates are featurised at once
 
 
 @dataclass(frozen=True)
@@ -208,29 +208,6 @@ def run_items_task(
     return result
 
 
-def _score_block(
-    block: pl.DataFrame,
-    snap: Snapshot,
-    booster: Any,
-    names: list[str],
-    config: ItemTaskConfig,
-    *,
-    covering: Covering | None = None,
-) -> tuple[pl.DataFrame, npt.NDArray[np.float32], pl.DataFrame]:
-    """Candidates of one block of groups, their feature matrix, and their ranker scores
-    (customer_key, channel, item_id, score); with `covering`, the scores of just the
-    candidates one of the group's offers covers (a row's features never depend on the
-    other candidates, so its score is the same)."""
-    cands = generate_candidates(block, snap, config=config.candidates)
-    wanted = cands if covering is None else covering.of(cands)
-    feats = build_item_features(wanted, snap)
-    x = feature_matrix(feats, names)
-    rows = feats.select(*GROUP_KEYS, "item_id").with_columns(
-        score=pl.Series(score(booster, x), dtype=pl.Float64)
-    )
-    return cands, x, rows
-
-
 def score_in_chunks(
     groups: pl.DataFrame,
     snap: Snapshot,
@@ -247,7 +224,7 @@ def score_in_chunks(
     per_block = max(2_000 * CHUNK_GROUPS // max(groups.height, 1), 50)
     for lo in range(0, groups.height, CHUNK_GROUPS):
         block = groups.slice(lo, CHUNK_GROUPS)
-        cands, x, rows = _score_block(block, snap, booster, names, config)
+        cands, x, rows = score_block(block, snap, booster, names, config)
         hits.append(candidate_hits(cands, purchases.join(block, on=GROUP_KEYS)))
         tops.append(rows.sort("score", descending=True).group_by(GROUP_KEYS).head(EVAL_K))
         samples.append(_sample_rows(x, config.seed + lo, n=per_block))
@@ -276,43 +253,3 @@ def _all_rankings(
     if oracle is not None:
         ranked["oracle"] = oracle.ranked(truth, EVAL_K)
     return ranked
-
-
-@dataclass(frozen=True)
-class Covering:
-    """The offers of each group (customer_key, channel, offer_id) and the items each offer
-    covers (offer_id, item_id): which candidates an offer feature reads."""
-
-    offers: pl.DataFrame
-    pairs: pl.DataFrame
-
-    def of(self, cands: pl.DataFrame) -> pl.DataFrame:
-        """The candidates covered by one of their group's offers. Joined from the
-        candidates' side: a group has ~150 candidates, while its offers x their items
-        are thousands of rows."""
-        keys = [*GROUP_KEYS, "item_id"]
-        hit = (
-            cands.select(keys)
-            .join(self.pairs.select("offer_id", "item_id"), on="item_id")
-            .join(self.offers.select(*GROUP_KEYS, "offer_id"), on=[*GROUP_KEYS, "offer_id"],
-                  how="semi")
-        )  # fmt: skip
-        return cands.join(hit.select(keys), on=keys, how="semi", maintain_order="left")
-
-
-def item_ranker_scores(
-    groups: pl.DataFrame,
-    snap: Snapshot,
-    result: ItemTaskResult,
-    covering: Covering | None = None,
-) -> pl.DataFrame:
-    """Item-ranker scores of each group's candidates (customer_key, channel, item_id, score),
-    a block of groups at a time so memory stays bounded; with `covering`, of just the
-    candidates the group's offers cover."""
-    names, config = result.feature_names, result.config
-    return pl.concat(
-        _score_block(
-            groups.slice(lo, CHUNK_GROUPS), snap, result.booster, names, config, covering=covering
-        )[2]
-        for lo in range(0, groups.height, CHUNK_GROUPS)
-    )

@@ -20,13 +20,8 @@ import polars as pl
 from training.evaluate.rankings import GROUP_KEYS, Truth, ranked_matrix, sample_groups, window_truth
 from training.evaluate.scoreboard import OFFER_METRICS, Scoreboard, score_rankings
 from training.features.offer_features import RESPONSES, build_offer_features, offer_feature_names
-from training.items.task import (
-    CHUNK_GROUPS,
-    Covering,
-    ItemTaskResult,
-    item_ranker_scores,
-    make_snapshot,
-)
+from training.items.scoring import CHUNK_GROUPS, Covering, item_ranker_scores
+from training.items.task import ItemTaskResult, make_snapshot
 from training.prep.snapshot import Snapshot
 from training.prep.split import MIN_FEATURE_DAYS, TimeSplit
 from training.ranker import RankerConfig, score, train_ranker

@@ -2,12 +2,8 @@
 
 The card is what a reviewer reads before promoting a version, so it states the
 comparison that matters (ranker vs the best baseline, and vs the oracle when the
-data is synthetic) rather than leaving the reader to divide numbers by hand.
-
-Plots use matplotlib's object API (Figure + Agg canvas), not pyplot: no global
-backend switch, no display needed, safe to call from a worker thread. Images
-are written with print_png so rcParams such as savefig.bbox cannot change their
-pixel size, and without the Software tag so reruns are byte-identical.
+data is synthetic) rather than leaving the reader to divide numbers by hand. The
+markdown is written here; the plots it embeds come from `card_plots`.
 """
 
 from __future__ import annotations
@@ -20,24 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from training.evaluate.scoreboard import Scoreboard
+from training.publish.card_plots import (
+    CALIBRATION_BINS,
+    Floats,
+    calibration_plot,
+    grouped_bars,
+    importance_plot,
+    quantile_bins,
+)
 
-DPI = 100
-# (width, height) in inches; pixels are these times DPI.
-SIZES = {"metrics": (8, 4), "channels": (8, 4), "importance": (8, 6), "calibration": (6, 7)}
 MISSING = "\N{EN DASH}"  # a model that has no value for a metric
-CALIBRATION_BINS = 10
-PLOT_FEATURES = 20
 CARD_FEATURES = 15
 NOT_BASELINES = ("ranker", "oracle")
 
-Floats = npt.NDArray[np.float64]
 Lines = list[str]
-Grid = Mapping[str, Mapping[str, float]]  # group (metric or channel) -> model -> value
 Section = tuple[Lines, list[Path]]  # markdown, and the images it embeds
 
 
@@ -57,15 +51,9 @@ def expected_calibration_error(
         raise ValueError("bins must be >= 1")
     if pred.size == 0:
         return math.nan
-    rows = _bins(pred, bins)
+    rows = quantile_bins(pred, bins)
     gaps = [abs(pred[b].mean() - outcome[b].mean()) * b.size for b in rows]
     return float(sum(gaps) / pred.size)
-
-
-def _bins(pred: Floats, bins: int) -> list[npt.NDArray[np.intp]]:
-    """Row indices of each non-empty equal-count bin, in order of prediction."""
-    order = np.argsort(pred, kind="stable")
-    return [b for b in np.array_split(order, bins) if b.size]
 
 
 def _slug(name: str) -> str:
@@ -95,60 +83,6 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> Lines:
 def _union(tables: Sequence[Mapping[str, Any]]) -> list[str]:
     """Keys of all tables in first-seen order, so a key missing from one still shows."""
     return list(dict.fromkeys(k for t in tables for k in t))
-
-
-def _figure(kind: str) -> Figure:
-    return Figure(figsize=SIZES[kind], dpi=DPI, facecolor="white")
-
-
-def _save(fig: Figure, path: Path) -> Path:
-    fig.tight_layout()
-    # print_png, not savefig: savefig.* rcParams (bbox, dpi) could resize the image.
-    FigureCanvasAgg(fig).print_png(path, metadata={"Software": None})  # type: ignore[no-untyped-call]
-    return path
-
-
-def _grouped_bars(path: Path, kind: str, table: Grid, models: Sequence[str], title: str) -> Path:
-    """One bar per model within each group; a missing value leaves a gap, not a zero bar."""
-    fig = _figure(kind)
-    ax = fig.add_subplot()
-    width = 0.8 / max(len(models), 1)
-    x = np.arange(len(table), dtype=np.float64)
-    for i, model in enumerate(models):
-        heights = [row.get(model, math.nan) for row in table.values()]
-        ax.bar(x + i * width, heights, width, label=model)
-    ax.set_xticks(x + 0.4 - width / 2, list(table))
-    ax.set_title(title)
-    if models:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))  # never over a bar
-    return _save(fig, path)
-
-
-def _importance_plot(path: Path, pairs: Sequence[tuple[str, float]], ranker: str) -> Path:
-    top = pairs[:PLOT_FEATURES][::-1]  # barh draws bottom-up; biggest on top
-    fig = _figure("importance")
-    ax = fig.add_subplot()
-    ax.barh([n for n, _ in top], [g for _, g in top])
-    ax.set_xlabel("total gain")
-    ax.set_title(f"{ranker} ranker: top {PLOT_FEATURES} features by gain")
-    return _save(fig, path)
-
-
-def _calibration_plot(path: Path, pred: Floats, outcome: Floats, ranker: str) -> Path:
-    """Reliability diagram over quantile bins, with the rows per bin underneath."""
-    rows = _bins(pred, CALIBRATION_BINS)
-    fig = _figure("calibration")
-    top, bottom = fig.subplots(2, 1, height_ratios=[3, 1])
-    top.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
-    means = [(pred[b].mean(), outcome[b].mean()) for b in rows]
-    top.plot([p for p, _ in means], [o for _, o in means], marker="o", label=ranker)
-    top.set(xlim=(0, 1), ylim=(0, 1), xlabel="mean predicted", ylabel="observed rate")
-    top.set_title(f"{ranker}: reliability ({CALIBRATION_BINS} quantile bins)")
-    top.legend(fontsize=8, loc="upper left")
-    bottom.bar(np.arange(1, len(rows) + 1), [b.size for b in rows])
-    bottom.set(xlabel="bin (by predicted probability)", ylabel="rows")
-    bottom.set_xticks(np.arange(1, CALIBRATION_BINS + 1))
-    return _save(fig, path)
 
 
 def _best_baseline(board: Scoreboard, metric: str) -> tuple[str, float] | None:
@@ -191,8 +125,8 @@ def _task_section(out_dir: Path, task: str, board: Scoreboard, metric: str) -> S
         for ch in sorted(board.per_channel)
     }
     bars, channels = out_dir / f"metrics_{slug}.png", out_dir / f"channels_{slug}.png"
-    _grouped_bars(bars, "metrics", by_metric, list(board.overall), f"{task}: all models")
-    _grouped_bars(channels, "channels", by_channel, models, f"{task}: {metric} per channel")
+    grouped_bars(bars, "metrics", by_metric, list(board.overall), f"{task}: all models")
+    grouped_bars(channels, "channels", by_channel, models, f"{task}: {metric} per channel")
     overall = [[m, *(_fmt(board.overall[m].get(k)) for k in metrics)] for m in board.overall]
     per_channel = [[ch, *(_fmt(row.get(m)) for m in models)] for ch, row in by_channel.items()]
     md = _blocks(
@@ -218,7 +152,7 @@ def _importance_section(out_dir: Path, ranker: str, pairs: Sequence[tuple[str, f
         [i + 1, name, f"{gain:,.1f}", f"{gain / total:.1%}" if total > 0 else MISSING]
         for i, (name, gain) in enumerate(ranked[:CARD_FEATURES])
     ]
-    path = _importance_plot(out_dir / f"importance_{_slug(ranker)}.png", ranked, ranker)
+    path = importance_plot(out_dir / f"importance_{_slug(ranker)}.png", ranked, ranker)
     md = _blocks(
         f"## Feature importance: `{ranker}` ranker (gain, top {CARD_FEATURES})",
         _table(["rank", "feature", "gain", "share"], rows) if rows else "No features recorded.",
@@ -231,10 +165,10 @@ def _calibration_section(out_dir: Path, ranker: str, pred: Floats, outcome: Floa
     """ECE plus the per-bin numbers behind the reliability plot, for readers without images."""
     pred, outcome = np.asarray(pred, dtype=np.float64), np.asarray(outcome, dtype=np.float64)
     ece = expected_calibration_error(pred, outcome)
-    path = _calibration_plot(out_dir / f"calibration_{_slug(ranker)}.png", pred, outcome, ranker)
+    path = calibration_plot(out_dir / f"calibration_{_slug(ranker)}.png", pred, outcome, ranker)
     rows = [
         [i + 1, b.size, f"{pred[b].mean():.4f}", f"{outcome[b].mean():.4f}"]
-        for i, b in enumerate(_bins(pred, CALIBRATION_BINS))
+        for i, b in enumerate(quantile_bins(pred, CALIBRATION_BINS))
     ]
     summary = "No predictions to calibrate."
     if pred.size:

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from training.evaluate.scoreboard import Scoreboard
-from training.publish.card import DPI, SIZES, expected_calibration_error, write_card
+from training.publish.card import expected_calibration_error, write_card
+from training.publish.card_plots import DPI, SIZES
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PRIMARY = {"items": "ndcg@10", "offers": "ndcg@5"}
