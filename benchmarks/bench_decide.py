@@ -33,7 +33,7 @@ from pathlib import Path
 from bench_materialize import BULK_QUERY, DEFAULT_CACHE, prepare, redis_server, serving_cutoff
 from omnioffer.contracts.http import DecisionRequest
 from omnioffer.decide.service import DecisionService
-from omnioffer.materialize import materialize
+from omnioffer.jobs.materialize import materialize
 from omnioffer.registry import load_version
 from omnioffer.service import make_service, open_service_store
 from omnioffer.settings import load_settings

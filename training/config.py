@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from omnioffer.errors import UsageError
-from training.candidates import CandidateConfig
-from training.cf import CFConfig
-from training.items_task import ItemTaskConfig
+from training.items.candidates import CandidateConfig
+from training.items.cf import CFConfig
+from training.items.task import ItemTaskConfig
 from training.prep.interactions import InteractionConfig
 from training.ranker import RankerConfig
 

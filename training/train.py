@@ -18,7 +18,14 @@ from typing import Any
 from omnioffer.contracts.artifact import make_version_name
 from omnioffer.contracts.schema import DEFAULT_CHANNELS
 from omnioffer.registry import set_current, write_version
-from training.artifacts import (
+from training.config import TrainConfig
+from training.evaluate.oracle import find_oracle
+from training.evaluate.scoreboard import Scoreboard
+from training.items.task import ItemTaskResult, run_items_task
+from training.offers.task import OfferTaskResult, has_offer_events, run_offers_task
+from training.prep.resolve import TrainingData, load_training_data
+from training.prep.split import TimeSplit, make_split
+from training.publish.artifacts import (
     export_rankers,
     make_manifest,
     metrics_of,
@@ -26,15 +33,8 @@ from training.artifacts import (
     write_cf_files,
     write_per_channel,
 )
-from training.card import write_card
-from training.config import TrainConfig
-from training.items_task import ItemTaskResult, run_items_task
-from training.offers_task import OfferTaskResult, has_offer_events, run_offers_task
-from training.oracle_adapter import find_oracle
-from training.prep.split import TimeSplit, make_split
-from training.resolve import TrainingData, load_training_data
-from training.scoreboard import Scoreboard
-from training.serving_export import ServingInputs, serving_cutoff, write_serving
+from training.publish.card import write_card
+from training.publish.serving_export import ServingInputs, serving_cutoff, write_serving
 from training.stages import StageTimer
 
 log = logging.getLogger("omnioffer.train")

@@ -12,7 +12,7 @@ from golden_script import MODELS
 from litestar.testing import TestClient
 
 from omnioffer.contracts.payloads import CATALOG, decode_catalog
-from omnioffer.materialize import materialize
+from omnioffer.jobs.materialize import materialize
 from omnioffer.service import create_service_app
 from omnioffer.settings import load_settings
 from omnioffer.store import open_store

@@ -19,10 +19,10 @@ from omnioffer.contracts.serving import build_catalog, customer_batches
 from omnioffer.registry import LoadedVersion, load_version
 from omnioffer.version.model import VersionModel
 from omnioffer.vocab import Vocabulary
-from training.cf import CFModel
+from training.items.cf import CFModel
 from training.prep.interactions import Interactions
-from training.resolve import TrainingData, load_training_data
-from training.snapshot import Snapshot
+from training.prep.resolve import TrainingData, load_training_data
+from training.prep.snapshot import Snapshot
 from training.train import TrainOutcome
 
 

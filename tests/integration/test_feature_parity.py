@@ -16,9 +16,9 @@ from omnioffer.features.candidates import generate as online_candidates
 from omnioffer.features.history import History
 from omnioffer.features.items import item_features
 from omnioffer.version.model import VersionModel
-from training.candidates import CandidateConfig, generate_candidates
 from training.features.item_features import build_item_features, item_feature_names
-from training.snapshot import Snapshot
+from training.items.candidates import CandidateConfig, generate_candidates
+from training.prep.snapshot import Snapshot
 
 SAMPLE = 60
 CHANNELS = ("web", "store", "email")

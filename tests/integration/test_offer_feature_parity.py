@@ -22,16 +22,16 @@ from omnioffer.features.offers import offer_features
 from omnioffer.features.spec import ITEM_STATS, NEVER, NO_ITEM_SCORE
 from omnioffer.version.model import VersionModel
 from omnioffer.vocab import Vocabulary
-from training.cf import CFModel
 from training.features.offer_features import (
     OFFER_FEATURES,
     build_offer_features,
     offer_vectors,
     response_stats,
 )
+from training.items.cf import CFModel
 from training.prep.interactions import Interactions
-from training.resolve import TrainingData
-from training.snapshot import Snapshot
+from training.prep.resolve import TrainingData
+from training.prep.snapshot import Snapshot
 
 WITH_OFFERS, WITHOUT_OFFERS = 40, 20
 CHANNELS = ("web", "email", "app")

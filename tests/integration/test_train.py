@@ -12,9 +12,9 @@ import pytest
 from omnioffer.registry import get_current, load_version
 from omnioffer.version.scorer import OnnxScorer
 from training.config import TrainConfig
+from training.prep.resolve import load_training_data
 from training.prep.split import make_split
 from training.ranker import RankerConfig
-from training.resolve import load_training_data
 from training.train import TrainOutcome, train
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from omnioffer.contracts.payloads import CATALOG, decode_catalog
-from omnioffer.materialize import materialize
+from omnioffer.jobs.materialize import materialize
 from omnioffer.settings import Settings, load_settings
 from omnioffer.store import open_store
 

@@ -9,8 +9,8 @@ from helpers import customer_with_offers, decide, post_events, rank_of
 from litestar.testing import TestClient
 from served_version import iso
 
-from omnioffer.contracts.report import run_validate
-from omnioffer.export_events import export_events
+from omnioffer.cli.data import run_validate
+from omnioffer.jobs.export_events import export_events
 from omnioffer.store import open_store
 
 

@@ -14,9 +14,10 @@ from helpers import post_events
 from litestar.testing import TestClient
 from served_version import iso
 
-from omnioffer.contracts.report import run_validate
+from omnioffer.cli.data import run_validate
+from omnioffer.cli.store import run_export
 from omnioffer.errors import UsageError
-from omnioffer.export_events import export_events, run_export
+from omnioffer.jobs.export_events import export_events
 from omnioffer.store import open_store
 from omnioffer.store.base import FeatureStore, StoreUnavailable
 

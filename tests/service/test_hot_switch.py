@@ -26,7 +26,7 @@ import pytest
 from served_version import AS_OF_DAYS, iso
 
 from omnioffer.contracts.payloads import CATALOG, decode_catalog
-from omnioffer.materialize import materialize
+from omnioffer.jobs.materialize import materialize
 from omnioffer.registry import get_current
 from omnioffer.store import open_store
 from redis_server import free_port

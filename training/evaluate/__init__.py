@@ -1,4 +1,10 @@
-"""Offline evaluation: top-k ranking metrics over padded recommendation matrices."""
+"""Offline evaluation: every model ranked on the same groups and scored the same way.
+
+`metrics` (one top-k metric per function, over padded recommendation matrices, the
+hit step shared in `_hits`), `rankings` (groups, their truth, ranked matrices),
+`baselines` (the item rankings the ranker must beat), `oracle` (the synthetic
+ground truth as a model) and `scoreboard` (all models side by side, per channel).
+"""
 
 from training.evaluate._hits import PackedRelevant, Relevant, pack_relevant
 from training.evaluate.metrics import (

@@ -12,8 +12,6 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from training.candidates import SOURCES
-from training.cf import CFModel
 from training.features.history import (
     channel_item_popularity,
     customer_category_stats,
@@ -21,8 +19,10 @@ from training.features.history import (
     customer_stats,
     item_stats,
 )
+from training.items.candidates import SOURCES
+from training.items.cf import CFModel
 from training.prep.interactions import Interactions
-from training.snapshot import Snapshot
+from training.prep.snapshot import Snapshot
 
 NEVER = 9_999.0  # "days since" for something that never happened
 

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import polars as pl
 
 from training.features.history import DAY_S
-from training.snapshot import Snapshot
+from training.prep.snapshot import Snapshot
 
 RESPONSES = ("offer_click", "offer_redeem")
 BROWSE = ("view", "add_to_cart")

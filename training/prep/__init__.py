@@ -1,1 +1,2 @@
-"""Data preparation for training: time split, resolved events, interaction matrices."""
+"""Data preparation for training: resolved events, time split, interaction matrices, and
+the snapshot of everything known at one cutoff."""

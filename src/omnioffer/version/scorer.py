@@ -2,7 +2,7 @@
 
 The online service never imports LightGBM: a ranker reaches it as an `.onnx`
 file whose graph takes float32 `features` of shape (n, n_features) and returns
-one raw score per row (see `training/export_onnx.py`). The feature order is the
+one raw score per row (see `training/publish/export_onnx.py`). The feature order is the
 contract: the manifest lists it, the ONNX metadata repeats it, and the scorer
 refuses to start when the two disagree, because a silently permuted feature
 vector still produces plausible-looking scores.

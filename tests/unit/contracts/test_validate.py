@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from omnioffer.contracts.report import run_validate
+from omnioffer.cli.data import run_validate
 from omnioffer.contracts.validate import validate_dir
 from omnioffer.errors import UsageError
 

@@ -1,0 +1,133 @@
+"""Commands that load or read the feature store: `materialize`, `export-events`, and the
+store half of `versions` and `activate`.
+
+The store is the one named by --store or OMNIOFFER_STORE_URL; without either, the
+embedded default file is used only if it already exists (so listing versions never
+creates an empty store by accident). The work itself lives in `omnioffer.jobs`;
+this module opens the store, prints what happened and picks the exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from omnioffer.cli.args import Subparsers, store_flag
+from omnioffer.errors import UsageError
+
+if TYPE_CHECKING:
+    from omnioffer.store.base import FeatureStore, VersionInfo
+
+
+def cmd_materialize(args: argparse.Namespace) -> int:
+    store = configured_store(args.store)
+    if store is None:  # cannot happen without must_exist; keeps the type honest
+        raise UsageError("no feature store configured")
+    return run_materialize(store, args.models, args.version)
+
+
+def cmd_export_events(args: argparse.Namespace) -> int:
+    store = configured_store(args.store, must_exist=True)
+    if store is None:
+        raise UsageError("no feature store: pass --store URL or set OMNIOFFER_STORE_URL")
+    return run_export(store, args.out, args.format, trim=args.trim)
+
+
+def configured_store(url: str | None, *, must_exist: bool = False) -> FeatureStore | None:
+    from omnioffer.store import DEFAULT_EMBEDDED_PATH, open_store
+
+    url = url or os.environ.get("OMNIOFFER_STORE_URL") or None
+    if url is None and must_exist and not Path(DEFAULT_EMBEDDED_PATH).exists():
+        return None
+    return open_store(url)
+
+
+def store_versions(store: FeatureStore) -> list[VersionInfo]:
+    import asyncio
+
+    async def go() -> list[VersionInfo]:
+        try:
+            return await store.list_versions()
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def print_store_versions(store: FeatureStore, out: TextIO = sys.stdout) -> None:
+    versions = store_versions(store)
+    if not versions:
+        print("feature store: no materialized versions", file=out)
+    for v in versions:
+        mark = "*" if v.active else " "
+        print(f"{mark} store {v.name}  {v.state}  {v.customers} customers", file=out)
+
+
+def activate_in_store(store: FeatureStore, version: str) -> None:
+    import asyncio
+
+    async def go() -> None:
+        try:
+            await store.activate(version)
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+
+
+def run_materialize(
+    store: FeatureStore, models_dir: Path, version: str | None, out: TextIO = sys.stdout
+) -> int:
+    import asyncio
+    import time
+
+    from omnioffer.jobs.materialize import materialize
+    from omnioffer.registry import get_current
+
+    async def go() -> tuple[str, int]:
+        try:
+            return await materialize(store, models_dir, version or get_current(models_dir))
+        finally:
+            await store.close()
+
+    started = time.perf_counter()
+    name, count = asyncio.run(go())
+    took = time.perf_counter() - started
+    print(f"materialized {name}: {count} customers in {took:.1f} s; now active", file=out)
+    return 0
+
+
+def run_export(
+    store: FeatureStore, out_dir: Path, fmt: str, out: TextIO = sys.stdout, *, trim: bool = False
+) -> int:
+    from omnioffer.jobs.export_events import export_events
+
+    target, n = export_events(store, out_dir, fmt, trim=trim)
+    trimmed = f"; {n} entries deleted from the log" if trim and n else ""
+    print(f"exported {n} events to {target}{trimmed}", file=out)
+    return 0
+
+
+def add_materialize(sub: Subparsers) -> None:
+    p = sub.add_parser("materialize", help="load a model version into the feature store, activate")
+    p.add_argument("--models", type=Path, default=Path("models"), help="default models/")
+    p.add_argument("--version", default=None, help="default: the registry's current version")
+    store_flag(p)
+    p.set_defaults(handler=cmd_materialize)
+
+
+def add_export_events(sub: Subparsers) -> None:
+    p = sub.add_parser("export-events", help="write the ingested event log as a contract file")
+    p.add_argument("--out", type=Path, required=True, help="folder for events.parquet|csv")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument(
+        "--trim",
+        action="store_true",
+        help="then delete the exported events from the log, once the file is on disk "
+        "(refused if the folder already holds an events file)",
+    )
+    store_flag(p)
+    p.set_defaults(handler=cmd_export_events)

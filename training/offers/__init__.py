@@ -1,0 +1,1 @@
+"""The offers task: who answers which offer on which channel."""

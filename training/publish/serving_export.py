@@ -1,0 +1,154 @@
+"""The serving half of a model version (`serving/`): what `materialize` loads into the store.
+
+Everything is computed at the serving cutoff (just after the last event), with the
+same functions that build training features, so batch statistics online equal the
+offline ones by construction. Per customer we keep the compact event history the
+online features are computed from: every purchase and offer event, plus views and
+carts of the last `recent_days`. Files are plain parquet and JSON; no pickle.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from omnioffer.contracts.load import Dataset
+from omnioffer.identity import IdentityMap
+from training.features.history import channel_item_popularity, item_stats
+from training.features.offer_features import response_stats
+from training.items.candidates import CandidateConfig
+from training.items.popularity import popular_items, popular_items_by_channel
+
+SERVING_FORMAT = 1
+HISTORY_TYPES = ("purchase", "offer_impression", "offer_click", "offer_redeem", "offer_dismiss")
+
+
+@dataclass(frozen=True)
+class ServingInputs:
+    dataset: Dataset
+    identity: IdentityMap
+    events: pl.LazyFrame  # resolved events (customer_key, anonymous, ...)
+    items: pl.LazyFrame
+    offers: pl.DataFrame
+    offer_items: pl.DataFrame
+    channels: tuple[str, ...]
+    candidates: CandidateConfig
+
+
+def serving_cutoff(last_event: datetime) -> datetime:
+    """Just after the last event: everything in the data counts as history."""
+    return last_event + timedelta(seconds=1)
+
+
+def write_serving(staging: Path, inputs: ServingInputs, cutoff: datetime) -> None:
+    out = staging / "serving"
+    out.mkdir(parents=True, exist_ok=True)
+    hist = inputs.events.filter(~pl.col("anonymous") & (pl.col("timestamp") < cutoff))
+    cfg = inputs.candidates
+    # streamed to the file: never the whole history in memory (2.5 GB at 1M customers)
+    history(hist, cutoff, cfg.recent_days).sink_parquet(out / "history.parquet")
+    customers(inputs).write_parquet(out / "customers.parquet")
+    inputs.identity.identifiers.select(
+        "id_type", "id_value", pl.col("canonical_id").alias("customer_key")
+    ).write_parquet(out / "identities.parquet")
+    item_stats(hist, inputs.items, cutoff).collect().write_parquet(out / "items.parquet")
+    channel_item_popularity(hist, cutoff).collect().write_parquet(out / "channel_items.parquet")
+    days, n = cfg.popular_days, cfg.n_popular
+    popular_items(hist, cutoff, days=days, n=n).write_parquet(out / "popular.parquet")
+    popular_items_by_channel(hist, cutoff, days=days, n=n).write_parquet(
+        out / "popular_channel.parquet"
+    )
+    prior = _write_offers(out, hist, inputs)
+    meta = {
+        "format": SERVING_FORMAT,
+        "cutoff": cutoff.timestamp(),
+        "prior": prior,
+        "channels": list(inputs.channels),
+        "candidates": {
+            "n_als": cfg.n_als,
+            "n_history": cfg.n_history,
+            "n_recent": cfg.n_recent,
+            "recent_days": cfg.recent_days,
+            "n_related": cfg.n_related,
+            "related_seeds": cfg.related_seeds,
+        },
+    }
+    (out / "serving.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def history(hist: pl.LazyFrame, cutoff: datetime, recent_days: int) -> pl.LazyFrame:
+    """The compact per-customer event history online features are computed from, in time
+    order (as the resolved events are). Not sorted by customer here, so it can be
+    streamed: the reader (`customer_batches`) groups it with a stable sort."""
+    recent = pl.col("event_type").is_in(["view", "add_to_cart"]) & (
+        pl.col("timestamp") >= cutoff - timedelta(days=recent_days)
+    )
+    return hist.filter(pl.col("event_type").is_in(HISTORY_TYPES) | recent).select(
+        "customer_key",
+        (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("ts"),
+        "event_type",
+        "channel",
+        "item_id",
+        "offer_id",
+        "quantity",
+        "revenue",
+    )
+
+
+def customers(inputs: ServingInputs) -> pl.DataFrame:
+    """Segment and per-channel consent of each resolved customer (canonical row wins)."""
+    table = inputs.dataset.customers
+    if table is None:
+        return pl.DataFrame(schema={"customer_key": pl.String, "segment": pl.String})
+    consent = [c for c in table.collect_schema().names() if c.startswith("consent_")]
+    cols = ["customer_id", *(["segment"] if "segment" in table.collect_schema() else []), *consent]
+    rows = table.select(cols).collect()
+    return (
+        rows.join(inputs.identity.customers, on="customer_id", how="left")
+        .with_columns(customer_key=pl.coalesce("canonical_id", "customer_id"))
+        .sort(pl.col("customer_id") != pl.col("customer_key"))
+        .unique("customer_key", keep="first", maintain_order=True)
+        .drop("customer_id", "canonical_id")
+    )
+
+
+def _write_offers(out: Path, hist: pl.LazyFrame, inputs: ServingInputs) -> float:
+    """The offer table with its batch response statistics; returns the global response rate."""
+    prior, of, of_ch, _, _ = response_stats(hist)
+    pairs = inputs.offer_items
+    covered = pairs.group_by("offer_id").agg(
+        pl.col("item_id").sort().alias("covered_items"),
+        pl.len().cast(pl.Float64).log1p().alias("of_log_items"),
+    )
+    cats = (
+        pairs.join(inputs.items.select("item_id", "category").collect(), on="item_id")
+        .drop_nulls("category")
+        .group_by("offer_id")
+        .agg(pl.col("category").unique().sort().alias("covered_categories"))
+    )
+    raw = inputs.dataset.offers
+    extra = (
+        raw.select(
+            "offer_id",
+            *(c for c in ("title", "max_per_customer") if c in raw.collect_schema().names()),
+        ).collect()
+        if raw is not None
+        else pl.DataFrame(schema={"offer_id": pl.String})
+    )
+    table = (
+        inputs.offers.join(extra, on="offer_id", how="left")
+        .join(covered, on="offer_id", how="left")
+        .join(cats, on="offer_id", how="left")
+        .join(of.collect(), on="offer_id", how="left")
+        .with_columns(
+            start=pl.col("start").dt.epoch("us").cast(pl.Float64) / 1e6,
+            end=pl.col("end").dt.epoch("us").cast(pl.Float64) / 1e6,
+        )
+    )
+    table.write_parquet(out / "offers.parquet")
+    of_ch.collect().write_parquet(out / "offer_channels.parquet")
+    return prior
