@@ -15,8 +15,9 @@ from omnioffer.contracts.payloads import decode_batch
 from omnioffer.features.candidates import generate as online_candidates
 from omnioffer.features.history import History
 from omnioffer.features.items import item_features
+from omnioffer.features.spec import item_feature_names
 from omnioffer.version.model import VersionModel
-from training.features.item_features import build_item_features, item_feature_names
+from training.features.item_features import build_item_features
 from training.items.candidates import CandidateConfig, generate_candidates
 from training.prep.snapshot import Snapshot
 

@@ -19,15 +19,10 @@ import scipy.sparse as sp
 from omnioffer.contracts.payloads import Catalog, Event, OfferRow, decode_batch
 from omnioffer.features.history import History
 from omnioffer.features.offers import offer_features
-from omnioffer.features.spec import ITEM_STATS, NEVER, NO_ITEM_SCORE
+from omnioffer.features.spec import ITEM_STATS, NEVER, NO_ITEM_SCORE, OFFER_FEATURES
 from omnioffer.version.model import VersionModel
 from omnioffer.vocab import Vocabulary
-from training.features.offer_features import (
-    OFFER_FEATURES,
-    build_offer_features,
-    offer_vectors,
-    response_stats,
-)
+from training.features.offer_features import build_offer_features, offer_vectors, response_stats
 from training.items.cf import CFModel
 from training.prep.interactions import Interactions
 from training.prep.resolve import TrainingData

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-DAY_S = 86_400.0
+from omnioffer.features.spec import DAY_S, POP7_DAYS, POP28_DAYS, RECENT_DAYS
 
 
 def _days_since(cutoff: datetime, col: str) -> pl.Expr:
@@ -45,7 +45,7 @@ def _purchase_stats(
 
 
 def customer_item_stats(
-    hist: pl.LazyFrame, cutoff: datetime, recent_days: int = 14
+    hist: pl.LazyFrame, cutoff: datetime, recent_days: int = RECENT_DAYS
 ) -> pl.LazyFrame:
     """Per (customer_key, item_id): purchase timing, recent views and carts, last channel."""
     purchases = hist.filter(pl.col("event_type") == "purchase")
@@ -106,8 +106,8 @@ def item_stats(hist: pl.LazyFrame, items: pl.LazyFrame, cutoff: datetime) -> pl.
     purchases = hist.filter(pl.col("event_type") == "purchase")
     age = _days_since(cutoff, "timestamp")
     pop = purchases.group_by("item_id").agg(
-        pl.col("quantity").filter(age <= 28).sum().cast(pl.Float64).alias("it_pop28"),
-        pl.col("quantity").filter(age <= 7).sum().cast(pl.Float64).alias("it_pop7"),
+        pl.col("quantity").filter(age <= POP28_DAYS).sum().cast(pl.Float64).alias("it_pop28"),
+        pl.col("quantity").filter(age <= POP7_DAYS).sum().cast(pl.Float64).alias("it_pop7"),
         pl.col("quantity").sum().cast(pl.Float64).alias("it_pop_all"),
     )
     buyers = (
@@ -126,7 +126,9 @@ def item_stats(hist: pl.LazyFrame, items: pl.LazyFrame, cutoff: datetime) -> pl.
     )
 
 
-def channel_item_popularity(hist: pl.LazyFrame, cutoff: datetime, days: int = 28) -> pl.LazyFrame:
+def channel_item_popularity(
+    hist: pl.LazyFrame, cutoff: datetime, days: int = POP28_DAYS
+) -> pl.LazyFrame:
     """Per (channel, item): purchased quantity in the last `days`, and its share of the channel."""
     q = (
         hist.filter(

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from omnioffer.features.spec import ITEM_FILLS, SOURCES, item_feature_names
 from training.features.history import (
     channel_item_popularity,
     customer_category_stats,
@@ -19,52 +20,9 @@ from training.features.history import (
     customer_stats,
     item_stats,
 )
-from training.items.candidates import SOURCES
 from training.items.cf import CFModel
 from training.prep.interactions import Interactions
 from training.prep.snapshot import Snapshot
-
-NEVER = 9_999.0  # "days since" for something that never happened
-
-_FILL: dict[str, float] = {
-    "cf_score": 0.0,
-    "als_rank": 1_000.0,
-    **{f"src_{s}": 0.0 for s in SOURCES},
-    "ci_qty": 0.0,
-    "ci_n": 0.0,
-    "ci_days_since": NEVER,
-    "ci_interval": NEVER,
-    "ci_due": -1.0,
-    "ci_views_recent": 0.0,
-    "ci_carts_recent": 0.0,
-    "ci_days_since_seen": NEVER,
-    "ci_same_channel": 0.0,
-    "cc_qty": 0.0,
-    "cc_n": 0.0,
-    "cc_days_since": NEVER,
-    "cc_interval": NEVER,
-    "cc_due": -1.0,
-    "cc_share": 0.0,
-    "it_price": 0.0,
-    "it_pop28": 0.0,
-    "it_pop7": 0.0,
-    "it_pop_all": 0.0,
-    "it_trend": 0.0,
-    "it_repeat_rate": 0.0,
-    "ch_pop": 0.0,
-    "ch_share": 0.0,
-    "cu_recency": NEVER,
-    "cu_frequency": 0.0,
-    "cu_monetary": 0.0,
-    "cu_distinct_items": 0.0,
-    "price_ratio": 1.0,
-    "channel_code": -1.0,
-}
-
-
-def item_feature_names(channels: Sequence[str]) -> list[str]:
-    """The ordered feature list (saved in the manifest; the ONNX input follows it)."""
-    return [*_FILL, *(f"cu_share_{ch}" for ch in channels)]
 
 
 def build_item_features(candidates: pl.DataFrame, snap: Snapshot) -> pl.DataFrame:
@@ -97,7 +55,7 @@ def build_item_features(candidates: pl.DataFrame, snap: Snapshot) -> pl.DataFram
     )
     frame = frame.with_columns(cf_score=_cf_scores(frame, snap.inter, snap.cf))
     names = item_feature_names(channels)
-    fills = {**_FILL, **{f"cu_share_{ch}": 0.0 for ch in channels}}
+    fills = {**ITEM_FILLS, **{f"cu_share_{ch}": 0.0 for ch in channels}}
     return frame.with_columns(
         pl.col(n).cast(pl.Float64).fill_nan(None).fill_null(fills[n]) for n in names
     )

@@ -18,30 +18,22 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from training.features.history import DAY_S
+from omnioffer.features.spec import (
+    BROWSE,
+    CATEGORY_PRIOR_WEIGHT,
+    DAY_S,
+    DEEP_DISCOUNT,
+    FATIGUE_DAYS,
+    OFFER_FEATURES,
+    RECENT_DAYS,
+    RECENT_IMPRESSION_DAYS,
+    RESPONSES,
+    SHARE_SMOOTHING,
+    SHOP_CHANNELS,
+    offer_fills,
+    smoothed_rate,
+)
 from training.prep.snapshot import Snapshot
-
-RESPONSES = ("offer_click", "offer_redeem")
-BROWSE = ("view", "add_to_cart")
-RECENT_DAYS = 14  # views and carts kept in the online history (CandidateConfig.recent_days)
-PRIOR_WEIGHT = 20.0  # impressions' worth of the global rate in smoothed rates
-CATEGORY_PRIOR_WEIGHT = 3.0  # the same for one customer's rate in one category
-SHARE_SMOOTHING = (0.5, 2.0)  # (added items in the category, added items in total)
-NEVER = 9_999.0
-
-OFFER_FEATURES: tuple[str, ...] = (
-    "of_discount", "of_value", "of_log_items", "of_log_impressions", "of_rate", "of_rate_channel",
-    "cf_affinity", "co_qty", "co_days_since", "co_cat_share",
-    "cu_log_impressions", "cu_rate", "cu_rate_channel",
-    "fa_impr_offer_14d", "fa_impr_all_7d", "fa_dismissed", "fa_days_since_offer",
-    "fa_impr_offer_total",
-    "channel_code", "ir_max", "cu_share_web", "cu_share_app", "cu_share_store", "cu_disc_lift",
-    "ca_rate", "ca_log_share",
-)  # fmt: skip
-
-
-def offer_feature_names() -> list[str]:
-    return list(OFFER_FEATURES)
 
 
 def offer_vectors(
@@ -61,10 +53,6 @@ def offer_vectors(
     return (out / np.maximum(counts, np.float32(1.0))[:, None]).astype(np.float32)
 
 
-def _rate(resp: pl.Expr, impr: pl.Expr, prior: float, weight: float = PRIOR_WEIGHT) -> pl.Expr:
-    return (resp + weight * prior) / (impr + weight)
-
-
 def _offer_events(hist: pl.LazyFrame) -> pl.LazyFrame:
     return hist.filter(pl.col("offer_id").is_not_null()).with_columns(
         resp=pl.col("event_type").is_in(RESPONSES).cast(pl.Float64),
@@ -82,7 +70,9 @@ def response_stats(
 
     def agg(keys: list[str], prefix: str) -> pl.LazyFrame:
         return ev.group_by(keys).agg(
-            _rate(pl.col("resp").sum(), pl.col("impr").sum(), prior).alias(f"{prefix}_rate"),
+            smoothed_rate(pl.col("resp").sum(), pl.col("impr").sum(), prior).alias(
+                f"{prefix}_rate"
+            ),
             pl.col("impr").sum().log1p().alias(f"{prefix}_log_impressions"),
         )
 
@@ -114,8 +104,8 @@ def fatigue(hist: pl.LazyFrame, cutoff: datetime) -> tuple[pl.LazyFrame, pl.Lazy
     per_offer = (
         ev.group_by("customer_key", "offer_id")
         .agg(
-            pl.col("impr").filter(age <= 14).sum().alias("_impr14"),
-            pl.col("resp").filter(age <= 14).sum().alias("_resp14"),
+            pl.col("impr").filter(age <= FATIGUE_DAYS).sum().alias("_impr14"),
+            pl.col("resp").filter(age <= FATIGUE_DAYS).sum().alias("_resp14"),
             (pl.col("event_type") == "offer_dismiss").sum().cast(pl.Float64).alias("fa_dismissed"),
             pl.col("impr").sum().alias("fa_impr_offer_total"),
             age.filter(pl.col("impr") > 0).min().alias("fa_days_since_offer"),
@@ -125,7 +115,7 @@ def fatigue(hist: pl.LazyFrame, cutoff: datetime) -> tuple[pl.LazyFrame, pl.Lazy
         )
         .drop("_impr14", "_resp14")
     )
-    recent = ev.filter(pl.col("timestamp") >= cutoff - timedelta(days=7))
+    recent = ev.filter(pl.col("timestamp") >= cutoff - timedelta(days=RECENT_IMPRESSION_DAYS))
     per_customer = recent.group_by("customer_key").agg(pl.col("impr").sum().alias("fa_impr_all_7d"))
     return per_offer, per_customer
 
@@ -151,10 +141,7 @@ def _channel_mix(mine: pl.LazyFrame) -> pl.LazyFrame:
     return (
         mine.filter(pl.col("event_type") == "purchase")
         .group_by("customer_key")
-        .agg(
-            ((pl.col("channel") == ch).sum() / n).alias(f"cu_share_{ch}")
-            for ch in ("web", "app", "store")
-        )
+        .agg(((pl.col("channel") == ch).sum() / n).alias(f"cu_share_{ch}") for ch in SHOP_CHANNELS)
     )
 
 
@@ -162,11 +149,15 @@ def _discount_lift(mine: pl.LazyFrame, offers: pl.DataFrame, prior: float) -> pl
     """How much more the customer answers deep discounts (>= 20%) than shallow ones:
     a revealed price sensitivity, smoothed towards no difference."""
     ev = _offer_events(mine).join(offers.lazy().select("offer_id", "discount"), on="offer_id")
-    deep = pl.col("discount") >= 0.2
+    deep = pl.col("discount") >= DEEP_DISCOUNT
     return ev.group_by("customer_key").agg(
         (
-            _rate(pl.col("resp").filter(deep).sum(), pl.col("impr").filter(deep).sum(), prior)
-            - _rate(pl.col("resp").filter(~deep).sum(), pl.col("impr").filter(~deep).sum(), prior)
+            smoothed_rate(
+                pl.col("resp").filter(deep).sum(), pl.col("impr").filter(deep).sum(), prior
+            )
+            - smoothed_rate(
+                pl.col("resp").filter(~deep).sum(), pl.col("impr").filter(~deep).sum(), prior
+            )
         ).alias("cu_disc_lift")
     )
 
@@ -227,7 +218,9 @@ def _category_affinity(
     offer_cats = _offer_categories(pairs, snap)
     items = _category_items(mine, snap, recent_days)
     totals = items.select("customer_key", "_total").unique()
-    smoothed = _rate(pl.col("resp").sum(), pl.col("impr").sum(), prior, CATEGORY_PRIOR_WEIGHT)
+    smoothed = smoothed_rate(
+        pl.col("resp").sum(), pl.col("impr").sum(), prior, CATEGORY_PRIOR_WEIGHT
+    )
     rate = (
         _offer_events(mine)
         .join(offer_cats, on="offer_id")
@@ -254,15 +247,6 @@ def _category_affinity(
             .alias("ca_log_share"),
         )
     )
-
-
-_FILL: dict[str, float] = {
-    "of_log_items": 0.0, "of_log_impressions": 0.0, "co_qty": 0.0, "co_days_since": NEVER,
-    "co_cat_share": 0.0, "cu_log_impressions": 0.0, "fa_impr_offer_14d": 0.0,
-    "fa_impr_all_7d": 0.0, "fa_dismissed": 0.0, "fa_days_since_offer": NEVER,
-    "fa_impr_offer_total": 0.0,
-    "cf_affinity": 0.0, "ir_max": -10.0, "of_discount": 0.0, "of_value": 0.0,
-}  # fmt: skip
 
 
 def build_offer_features(
@@ -321,14 +305,7 @@ def build_offer_features(
         .replace_strict(list(snap.channels), list(range(len(snap.channels))), default=-1)
         .cast(pl.Float64),
     )
-    fills = {
-        **_FILL,
-        "of_rate": prior,
-        "of_rate_channel": prior,
-        "cu_rate": prior,
-        "cu_rate_channel": prior,
-        "ca_rate": prior,
-    }
+    fills = offer_fills(prior)
     return frame.with_columns(
         pl.col(n).cast(pl.Float64).fill_nan(None).fill_null(fills.get(n, 0.0))
         for n in OFFER_FEATURES

@@ -13,13 +13,12 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
+from omnioffer.features.spec import RECENT_DAYS, SOURCES
 from training.evaluate.rankings import GROUP_KEYS
 from training.items.cf import CFModel
 from training.items.popularity import popular_items, popular_items_by_channel, repurchase_scores
 from training.prep.interactions import Interactions
 from training.prep.snapshot import Snapshot
-
-SOURCES: tuple[str, ...] = ("als", "history", "recent", "related", "popular", "popular_channel")
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class CandidateConfig:
     n_als: int = 100
     n_history: int = 50
     n_recent: int = 20
-    recent_days: int = 14
+    recent_days: int = RECENT_DAYS
     n_related: int = 10
     related_seeds: int = 3
     n_popular: int = 50

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from omnioffer.features.spec import REPURCHASE_HALF_LIFE_DAYS
+
 PURCHASE = "purchase"
 
 
@@ -55,7 +57,11 @@ def popular_items_by_channel(
 
 
 def repurchase_scores(
-    hist: pl.LazyFrame, cutoff: datetime, *, half_life_days: float = 30.0, n: int | None = 50
+    hist: pl.LazyFrame,
+    cutoff: datetime,
+    *,
+    half_life_days: float = REPURCHASE_HALF_LIFE_DAYS,
+    n: int | None = 50,
 ) -> pl.DataFrame:
     """The customer's own purchased items by recency-weighted frequency.
 

@@ -15,14 +15,11 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from omnioffer.features.spec import item_feature_names
 from training.evaluate import baselines
 from training.evaluate.rankings import GROUP_KEYS, Truth, ranked_matrix, sample_groups, window_truth
 from training.evaluate.scoreboard import Scoreboard, score_rankings
-from training.features.item_features import (
-    build_item_features,
-    feature_matrix,
-    item_feature_names,
-)
+from training.features.item_features import build_item_features, feature_matrix
 from training.items.candidates import (
     CandidateConfig,
     candidate_hits,

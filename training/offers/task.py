@@ -17,9 +17,10 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from omnioffer.features.spec import OFFER_FEATURES, RESPONSES
 from training.evaluate.rankings import GROUP_KEYS, Truth, ranked_matrix, sample_groups, window_truth
 from training.evaluate.scoreboard import OFFER_METRICS, Scoreboard, score_rankings
-from training.features.offer_features import RESPONSES, build_offer_features, offer_feature_names
+from training.features.offer_features import build_offer_features
 from training.items.scoring import CHUNK_GROUPS, Covering, item_ranker_scores
 from training.items.task import ItemTaskResult, make_snapshot
 from training.prep.snapshot import Snapshot
@@ -197,7 +198,7 @@ def run_offers_task(
     """Fit the propensity model on impressions of the validation window and the
     `windows - 1` windows before it; score the test window."""
     config = config or RankerConfig(objective="binary", min_data_in_leaf=20)
-    names = offer_feature_names()
+    names = list(OFFER_FEATURES)
     train = _training_rows(resolved, split, offers, pairs, items, windows=windows)
     x = train.select(names).to_numpy().astype(np.float32)
     groups = train.select(pl.struct("window", *GROUP_KEYS).rank("dense")).to_series()

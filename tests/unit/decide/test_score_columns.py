@@ -43,8 +43,8 @@ def test_a_feature_the_service_does_not_build_is_refused() -> None:
 
 def test_the_service_builds_both_matrices_in_trainings_order() -> None:
     """So the rankers, trained on training's order, need no reordering."""
-    from omnioffer.features.items import item_feature_names
     from omnioffer.features.offers import OFFER_FEATURES
+    from omnioffer.features.spec import item_feature_names
     from training.features.item_features import item_feature_names as trained_item_names
     from training.features.offer_features import OFFER_FEATURES as TRAINED
 
