@@ -45,7 +45,7 @@ from omnioffer.contracts.payloads import (
     encode_batch,
     encode_catalog,
 )
-from omnioffer.contracts.serving import build_catalog, customer_batches
+from omnioffer.jobs.serving_files import build_catalog, customer_batches
 from omnioffer.registry import LoadedVersion, load_version
 from omnioffer.store import FeatureStore, open_store
 

@@ -15,7 +15,7 @@ import polars as pl
 import pytest
 import scipy.sparse as sp
 
-from omnioffer.contracts.serving import build_catalog, customer_batches
+from omnioffer.jobs.serving_files import build_catalog, customer_batches
 from omnioffer.registry import LoadedVersion, load_version
 from omnioffer.version.model import VersionModel
 from omnioffer.vocab import Vocabulary

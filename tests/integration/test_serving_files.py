@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from omnioffer.contracts.payloads import decode_batch
-from omnioffer.contracts.serving import customer_batches
+from omnioffer.jobs.serving_files import customer_batches
 from omnioffer.registry import load_version
 from training.train import TrainOutcome
 

@@ -4,7 +4,8 @@ Everything is computed at the serving cutoff (just after the last event), with t
 same functions that build training features, so batch statistics online equal the
 offline ones by construction. Per customer we keep the compact event history the
 online features are computed from: every purchase and offer event, plus views and
-carts of the last `recent_days`. Files are plain parquet and JSON; no pickle.
+carts of the last `recent_days`. Files are plain parquet and JSON; no pickle. Their
+format, names and columns are omnioffer/contracts/serving.py's.
 """
 
 from __future__ import annotations
@@ -16,15 +17,13 @@ from pathlib import Path
 
 import polars as pl
 
+from omnioffer.contracts import serving as sf
 from omnioffer.contracts.load import Dataset
 from omnioffer.identity import IdentityMap
 from training.features.history import channel_item_popularity, item_stats
 from training.features.offer_features import response_stats
 from training.items.candidates import CandidateConfig
 from training.items.popularity import popular_items, popular_items_by_channel
-
-SERVING_FORMAT = 1
-HISTORY_TYPES = ("purchase", "offer_impression", "offer_click", "offer_redeem", "offer_dismiss")
 
 
 @dataclass(frozen=True)
@@ -45,39 +44,34 @@ def serving_cutoff(last_event: datetime) -> datetime:
 
 
 def write_serving(staging: Path, inputs: ServingInputs, cutoff: datetime) -> None:
-    out = staging / "serving"
+    out = staging / sf.DIR
     out.mkdir(parents=True, exist_ok=True)
     hist = inputs.events.filter(~pl.col("anonymous") & (pl.col("timestamp") < cutoff))
     cfg = inputs.candidates
     # streamed to the file: never the whole history in memory (2.5 GB at 1M customers)
-    history(hist, cutoff, cfg.recent_days).sink_parquet(out / "history.parquet")
-    customers(inputs).write_parquet(out / "customers.parquet")
+    history(hist, cutoff, cfg.recent_days).sink_parquet(out / sf.file_name(sf.HISTORY))
+    customers(inputs).write_parquet(out / sf.file_name(sf.CUSTOMERS))
     inputs.identity.identifiers.select(
         "id_type", "id_value", pl.col("canonical_id").alias("customer_key")
-    ).write_parquet(out / "identities.parquet")
-    item_stats(hist, inputs.items, cutoff).collect().write_parquet(out / "items.parquet")
-    channel_item_popularity(hist, cutoff).collect().write_parquet(out / "channel_items.parquet")
+    ).write_parquet(out / sf.file_name(sf.IDENTITIES))
+    item_stats(hist, inputs.items, cutoff).collect().write_parquet(out / sf.file_name(sf.ITEMS))
+    channel_item_popularity(hist, cutoff).collect().write_parquet(
+        out / sf.file_name(sf.CHANNEL_ITEMS)
+    )
     days, n = cfg.popular_days, cfg.n_popular
-    popular_items(hist, cutoff, days=days, n=n).write_parquet(out / "popular.parquet")
+    popular_items(hist, cutoff, days=days, n=n).write_parquet(out / sf.file_name(sf.POPULAR))
     popular_items_by_channel(hist, cutoff, days=days, n=n).write_parquet(
-        out / "popular_channel.parquet"
+        out / sf.file_name(sf.POPULAR_CHANNEL)
     )
     prior = _write_offers(out, hist, inputs)
     meta = {
-        "format": SERVING_FORMAT,
+        "format": sf.SERVING_FORMAT,
         "cutoff": cutoff.timestamp(),
         "prior": prior,
         "channels": list(inputs.channels),
-        "candidates": {
-            "n_als": cfg.n_als,
-            "n_history": cfg.n_history,
-            "n_recent": cfg.n_recent,
-            "recent_days": cfg.recent_days,
-            "n_related": cfg.n_related,
-            "related_seeds": cfg.related_seeds,
-        },
+        "candidates": {name: getattr(cfg, name) for name in sf.CANDIDATE_SETTINGS},
     }
-    (out / "serving.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (out / sf.META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
 def history(hist: pl.LazyFrame, cutoff: datetime, recent_days: int) -> pl.LazyFrame:
@@ -87,7 +81,7 @@ def history(hist: pl.LazyFrame, cutoff: datetime, recent_days: int) -> pl.LazyFr
     recent = pl.col("event_type").is_in(["view", "add_to_cart"]) & (
         pl.col("timestamp") >= cutoff - timedelta(days=recent_days)
     )
-    return hist.filter(pl.col("event_type").is_in(HISTORY_TYPES) | recent).select(
+    return hist.filter(pl.col("event_type").is_in(sf.HISTORY_TYPES) | recent).select(
         "customer_key",
         (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("ts"),
         "event_type",
@@ -149,6 +143,6 @@ def _write_offers(out: Path, hist: pl.LazyFrame, inputs: ServingInputs) -> float
             end=pl.col("end").dt.epoch("us").cast(pl.Float64) / 1e6,
         )
     )
-    table.write_parquet(out / "offers.parquet")
-    of_ch.collect().write_parquet(out / "offer_channels.parquet")
+    table.write_parquet(out / sf.file_name(sf.OFFERS))
+    of_ch.collect().write_parquet(out / sf.file_name(sf.OFFER_CHANNELS))
     return prior

@@ -11,8 +11,9 @@ import asyncio
 import logging
 from pathlib import Path
 
+from omnioffer.contracts import serving as sf
 from omnioffer.contracts.payloads import CATALOG, encode_catalog
-from omnioffer.contracts.serving import build_catalog, customer_batches
+from omnioffer.jobs.serving_files import build_catalog, customer_batches
 from omnioffer.registry import load_version
 from omnioffer.store.base import FeatureStore
 
@@ -35,7 +36,7 @@ async def materialize(
     for chunk in customer_batches(loaded):
         await store.put_customers(name, chunk)
         count += len(chunk)
-    identities = loaded.file("serving/identities.parquet")
+    identities = loaded.file(sf.rel(sf.IDENTITIES))
     await _put_identities(store, identities)
     await store.finish_version(name, {"customers": str(count), "models_dir": str(models_dir)})
     if activate:
