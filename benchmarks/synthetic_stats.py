@@ -11,12 +11,12 @@ from pathlib import Path
 
 import polars as pl
 
-from omnioffer.contracts.load import load_dataset
+from omnioffer.contracts.validate import load_valid
 from omnioffer.identity import build_identity_map, resolve_events
 
 
 def main(root: Path) -> None:
-    ds = load_dataset(root / "data")
+    ds = load_valid(root / "data")
     idmap = build_identity_map(ds.identities, ds.events)
     ev = resolve_events(ds.events, idmap).collect()
     known = ev.filter(~pl.col("anonymous"))

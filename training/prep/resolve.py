@@ -14,8 +14,9 @@ from pathlib import Path
 
 import polars as pl
 
-from omnioffer.contracts.load import Dataset, load_dataset, offer_item_pairs
+from omnioffer.contracts.load import Dataset, offer_item_pairs
 from omnioffer.contracts.schema import DEFAULT_CHANNELS
+from omnioffer.contracts.validate import load_valid
 from omnioffer.identity import IdentityMap, build_identity_map, resolve_events
 
 log = logging.getLogger("omnioffer.train")
@@ -53,7 +54,7 @@ class TrainingData:
 def load_training_data(
     data_dir: Path, *, channels: Sequence[str] = DEFAULT_CHANNELS
 ) -> TrainingData:
-    dataset = load_dataset(data_dir, channels=channels)
+    dataset = load_valid(data_dir, channels=channels)
     identity = build_identity_map(dataset.identities, dataset.events)
     events = (
         resolve_events(dataset.events, identity)

@@ -97,10 +97,10 @@ def run_identities(
     """Resolve identities of a valid data folder; print what was merged and resolved."""
     import polars as pl
 
-    from omnioffer.contracts.load import load_dataset
+    from omnioffer.contracts.validate import load_valid
     from omnioffer.identity import build_identity_map, resolve_events
 
-    dataset = load_dataset(data_dir, channels=channels)
+    dataset = load_valid(data_dir, channels=channels)
     identity_map = build_identity_map(dataset.identities, dataset.events)
     write_merges(identity_map, out)
     log.info("wrote %d merge rows to %s", identity_map.merged_count, out)

@@ -9,7 +9,6 @@ Parquet keeps its native types where they already fit.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import polars as pl
 
 from omnioffer.contracts.problems import FILE_ROW, NO_COLUMN, ContractViolation, Problem
 from omnioffer.contracts.schema import (
-    DEFAULT_CHANNELS,
     EVENTS,
     LIST_SEPARATOR,
     SUPPORTED_EXTENSIONS,
@@ -226,20 +224,13 @@ def _extra_columns(spec: TableSpec, schema: pl.Schema, extras: list[str]) -> lis
     ]
 
 
-def load_dataset(
-    data_dir: Path, *, channels: Sequence[str] = DEFAULT_CHANNELS, validate: bool = True
-) -> Dataset:
-    """Validate (unless told not to), then return the directory's tables as typed lazy frames.
+def load_dataset(data_dir: Path) -> Dataset:
+    """The directory's tables as typed lazy frames, without validating them.
 
-    Raises ContractViolation with the problems when the data is invalid, so nothing
-    downstream ever runs on input that breaks the contract.
+    Loading never validates (validate.py imports this module, not the other way
+    round): `validate.load_valid` composes the two, and is what every pipeline uses.
+    Raises ContractViolation only when the required events file is missing.
     """
-    if validate:
-        from omnioffer.contracts.validate import validate_dir
-
-        result = validate_dir(data_dir, channels=channels, with_summary=False)
-        if result.total:
-            raise ContractViolation(result.problems, result.total)
     paths, _ = locate_files(data_dir)
     if EVENTS.name not in paths:
         missing = Problem(EVENTS.name, FILE_ROW, NO_COLUMN, "required file missing")

@@ -21,8 +21,8 @@ from pathlib import Path
 import polars as pl
 
 from omnioffer.contracts.checks import MESSAGE, ROW, Check, TableFrame, row_checks, table_frame
-from omnioffer.contracts.load import is_csv, load_dataset, locate_files, scan_raw
-from omnioffer.contracts.problems import FILE_ROW, NO_COLUMN, Problem
+from omnioffer.contracts.load import Dataset, is_csv, load_dataset, locate_files, scan_raw
+from omnioffer.contracts.problems import FILE_ROW, NO_COLUMN, ContractViolation, Problem
 from omnioffer.contracts.schema import DEFAULT_CHANNELS, EVENTS, TABLES, TableSpec
 from omnioffer.contracts.summary import Summary, summarize
 from omnioffer.errors import UsageError
@@ -71,8 +71,20 @@ def validate_dir(
     problems.sort()
     summary = None
     if total == 0 and with_summary:
-        summary = summarize(load_dataset(data_dir, channels=channels, validate=False))
+        summary = summarize(load_dataset(data_dir))
     return ValidationResult(problems[:max_problems], total, summary)
+
+
+def load_valid(data_dir: Path, *, channels: Sequence[str] = DEFAULT_CHANNELS) -> Dataset:
+    """Validate, then load: the typed tables of a directory that meets the contract.
+
+    Raises ContractViolation with the problems when the data is invalid, so nothing
+    downstream ever runs on input that breaks the contract.
+    """
+    result = validate_dir(data_dir, channels=channels, with_summary=False)
+    if result.total:
+        raise ContractViolation(result.problems, result.total)
+    return load_dataset(data_dir)
 
 
 def _check_file(spec: TableSpec, path: Path, problems: list[Problem]) -> TableFrame | None:

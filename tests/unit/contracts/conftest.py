@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from omnioffer.contracts.load import load_dataset
+from omnioffer.contracts.validate import load_valid
 
 Table = list[list[str]]  # header row, then data rows (row 1 = first data row)
 
@@ -143,7 +143,7 @@ def parquet_dir(tmp_path: Path, csv_dir: Path) -> Path:
     """The same data as typed Parquet (Datetime, List, Int64 columns), as a generator writes it."""
     root = tmp_path / "parquet"
     root.mkdir()
-    ds = load_dataset(csv_dir)
+    ds = load_valid(csv_dir)
     for name in ds.paths:
         frame = getattr(ds, name)
         frame.collect().write_parquet(root / f"{name}.parquet")

@@ -12,6 +12,7 @@ import pytest
 
 from omnioffer.contracts.load import load_dataset, locate_files, offer_item_pairs
 from omnioffer.contracts.problems import ContractViolation
+from omnioffer.contracts.validate import load_valid
 
 Table = list[list[str]]
 WriteDir = Callable[[dict[str, Table]], Path]
@@ -147,23 +148,21 @@ def test_offer_item_pairs_union_of_list_and_long_form(csv_dir: Path) -> None:
     assert pairs.rows() == [("o1", "i1"), ("o1", "i3"), ("o2", "i3")]
 
 
-def test_invalid_data_raises_contract_violation(
+def test_load_valid_refuses_invalid_data_with_its_problems(
     tables: dict[str, Table], write_dir: WriteDir
 ) -> None:
     tables["events"][3][3] = "fax"
     with pytest.raises(ContractViolation) as caught:
-        load_dataset(write_dir(tables))
+        load_valid(write_dir(tables))
     assert [str(p) for p in caught.value.problems] == [
         "events.csv:3:channel: unknown channel 'fax'"
     ]
     assert caught.value.total == 1
 
 
-def test_validate_false_loads_without_checking(
-    tables: dict[str, Table], write_dir: WriteDir
-) -> None:
+def test_loading_alone_never_validates(tables: dict[str, Table], write_dir: WriteDir) -> None:
     tables["events"][3][3] = "fax"
-    ds = load_dataset(write_dir(tables), validate=False)
+    ds = load_dataset(write_dir(tables))
     assert ds.events.collect().get_column("channel")[2] == "fax"
 
 

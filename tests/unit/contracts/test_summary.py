@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from omnioffer.contracts.load import load_dataset
 from omnioffer.contracts.summary import Summary, format_summary, summarize
+from omnioffer.contracts.validate import load_valid
 
 
 @pytest.fixture(params=["csv_dir", "parquet_dir"])
 def summary(request: pytest.FixtureRequest) -> Summary:
     root: Path = request.getfixturevalue(request.param)
-    return summarize(load_dataset(root))
+    return summarize(load_valid(root))
 
 
 def test_counts(summary: Summary) -> None:

@@ -8,8 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from omnioffer.contracts.load import load_dataset
-from omnioffer.contracts.validate import validate_dir
+from omnioffer.contracts.validate import load_valid, validate_dir
 from omnioffer.errors import UsageError
 from omnioffer.identity import build_identity_map, resolve_events
 from training.simulate import generate as gen
@@ -58,7 +57,7 @@ def test_csv_output_validates_clean(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def resolved(small_world: Path) -> pl.DataFrame:
-    ds = load_dataset(small_world / "data")
+    ds = load_valid(small_world / "data")
     return resolve_events(ds.events, build_identity_map(ds.identities, ds.events)).collect()
 
 
@@ -77,7 +76,7 @@ def test_activity_has_a_long_tail_and_a_small_median(resolved: pl.DataFrame) -> 
 
 def _repeat_rates(root: Path) -> dict[bool, float]:
     """Share of (customer, item) pairs bought twice or more: consumable vs one-off items."""
-    ds = load_dataset(root / "data")
+    ds = load_valid(root / "data")
     events = resolve_events(ds.events, build_identity_map(ds.identities, ds.events)).collect()
     items = pl.read_parquet(root / "data" / "items.parquet")
     repeat = (
@@ -105,7 +104,7 @@ def test_consumables_are_rebought_far_more_than_one_off_goods(
 
 
 def test_identities_are_fragmented_then_joined(resolved: pl.DataFrame, small_world: Path) -> None:
-    ds = load_dataset(small_world / "data")
+    ds = load_valid(small_world / "data")
     idmap = build_identity_map(ds.identities, ds.events)
     assert idmap.merged_count > 0  # duplicate accounts share an email hash
     no_customer_id = resolved.filter(pl.col("customer_id").is_null())
