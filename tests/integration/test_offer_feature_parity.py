@@ -22,7 +22,8 @@ from omnioffer.features.offers import offer_features
 from omnioffer.features.spec import ITEM_STATS, NEVER, NO_ITEM_SCORE, OFFER_FEATURES
 from omnioffer.version.model import VersionModel
 from omnioffer.vocab import Vocabulary
-from training.features.offer_features import build_offer_features, offer_vectors, response_stats
+from training.features.offer_features import build_offer_features, offer_vectors
+from training.features.offer_stats import response_stats
 from training.items.cf import CFModel
 from training.prep.interactions import Interactions
 from training.prep.resolve import TrainingData

@@ -21,7 +21,7 @@ from omnioffer.contracts import serving as sf
 from omnioffer.contracts.load import Dataset
 from omnioffer.identity import IdentityMap
 from training.features.history import channel_item_popularity, item_stats
-from training.features.offer_features import response_stats
+from training.features.offer_stats import response_stats
 from training.items.candidates import CandidateConfig
 from training.items.popularity import popular_items, popular_items_by_channel
 
