@@ -1,4 +1,4 @@
-"""Online offer features (decide/offer_features.py) equal training's on the same history.
+"""Online offer features (omnioffer/features/offers.py) equal training's on the same history.
 
 Same set-up as the item parity test (the shared `both` fixture in conftest.py): the
 version's materialised records online, training's polars features offline at the same
@@ -35,7 +35,7 @@ N_OFFERS = 40
 N_SCORED = 6
 # Features that must take more than one value over the sample: parity on fills alone
 # would prove little. (co_qty and co_days_since are constant in training on this data:
-# see _per_offer in decide/offer_features.py; the edge-case test covers them.)
+# see _per_offer in omnioffer/features/offers.py; the edge-case test covers them.)
 VARYING = ("of_rate", "cf_affinity", "co_cat_share", "cu_rate", "fa_days_since_offer",
            "ir_max", "cu_share_web", "cu_disc_lift", "channel_code", "ca_rate",
            "ca_log_share")  # fmt: skip
