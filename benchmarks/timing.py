@@ -3,16 +3,27 @@ and read the children's peak RSS."""
 
 from __future__ import annotations
 
+import os
 import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
-def run_omnioffer(*args: str) -> float:
+def checkout_env(checkout: Path | None) -> dict[str, str] | None:
+    """The environment that runs another checkout's code (its src/ and training/ first on
+    the path) with this venv's libraries; None: this checkout."""
+    if checkout is None:
+        return None
+    root = checkout.resolve()
+    return {**os.environ, "PYTHONPATH": f"{root / 'src'}{os.pathsep}{root}"}
+
+
+def run_omnioffer(*args: str, env: dict[str, str] | None = None) -> float:
     """Run `omnioffer -q ARGS...` in a fresh process; return its wall time in seconds."""
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "omnioffer", "-q", *args], check=True)
+    subprocess.run([sys.executable, "-m", "omnioffer", "-q", *args], check=True, env=env)
     return time.perf_counter() - start
 
 

@@ -1,6 +1,6 @@
 """Candidate items for one customer on one channel: the training sources, online.
 
-Same sources and sizes as training/items/candidates.py (ALS top-N, own history by
+The spec's SOURCES with training/items/candidates.py's sizes (ALS top-N, own history by
 recency-weighted frequency, recent views and carts, items similar to the last
 purchases, global and channel popularity), computed from one customer's arrays.
 """

@@ -1,8 +1,9 @@
 """Offer-ranker features for one customer, one channel and its eligible offers, online.
 
-Mirrors training/features/offer_features.py name for name and fill for fill (a parity
-test compares the two on the same history): the offer ranker was trained on those
-values, so any drift here silently degrades its ranking. Per-offer batch statistics
+Computes, per request, the features features/spec.py defines (names, order, fills,
+windows, smoothing) that training/features/offer_features.py computes over training's
+groups; a parity test compares the two on the same history: the offer ranker was
+trained on those values, so any drift here silently degrades its ranking. Per-offer batch statistics
 (response rates, item counts) come precomputed in the Catalog; everything about the
 customer is computed from their History.
 
