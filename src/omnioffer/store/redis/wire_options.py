@@ -1,6 +1,6 @@
 """How `wire` connects: its own reading of a redis:// or rediss:// URL, which means what
 redis-py 8's `from_url` means by the same URL (a table of URLs in
-tests/contract/redis/test_wire_options.py holds the two readings side by side).
+tests/unit/store/redis/test_wire_options.py holds the two readings side by side).
 
 A URL's query options override the caller's ClientOptions, as in redis-py. Anything the
 wire client does not implement (unix sockets, decoded replies, other encodings, options

@@ -1,5 +1,5 @@
 """Error replies as redis-py 8's exceptions: the same class, message and status code that
-redis-py's reply parser makes of each (tests/contract/redis/test_wire_options.py checks
+redis-py's reply parser makes of each (tests/unit/store/redis/test_wire_options.py checks
 the table against redis-py's), from redis-py's public exception classes only.
 
 `translate_errors` sorts these into StoreUnavailable and StoreError, so a class here
