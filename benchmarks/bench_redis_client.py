@@ -1,15 +1,21 @@
-"""Client CPU of a decision's two Redis round trips: redis-py's path vs redis_wire's.
+"""Client CPU of a decision's two Redis round trips: redis-py's paths vs redis_wire's.
 
-    .venv/bin/python benchmarks/bench_redis_client.py --pairs 20000 --runs 3
+    .venv/bin/python benchmarks/bench_redis_client.py --pairs 20000 --runs 5
 
 Into a private redis-server, --customers customers are loaded with a realistic record
 (a 2 KiB batch row, 5 small real-time events, a ~200-byte last decision). Then, in one
 event loop (uvloop, as `omnioffer serve` runs; --loop asyncio for the other), each run
-makes --pairs fetch_customer + remember_decision pairs, one after the other, through a
-RedisStore on redis-py's path (wire=False, the store before redis_wire) and through one
-on redis_wire (the default), alternating which goes first. It prints this process's CPU
-time (time.process_time: user + system) per pair, and wall time for reference; the
-figures printed last are medians over runs. Redis is another process, not counted.
+makes --pairs fetch_customer + remember_decision pairs, one after the other, through
+three clients, rotating which goes first:
+- "redis_wire": a RedisStore on the custom RESP client (the default);
+- "redis-py": a RedisStore with wire=False, one pooled redis-py connection per round trip
+  (send_packed_command + read_response: the store between 3236134 and redis_wire);
+- "redis-py pipe": the same commands as plain redis-py pipelines,
+  `pipeline(transaction=False)` ... `execute()` (the store before 3236134).
+redis-py parses replies with hiredis on both of its paths (hiredis is a dependency).
+It prints this process's CPU time (time.process_time: user + system) per pair, and wall
+time for reference; the figures printed last are medians over runs. Redis is another
+process, not counted.
 """
 
 from __future__ import annotations
@@ -19,19 +25,66 @@ import asyncio
 import statistics
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, Protocol
 
+import redis.asyncio as aioredis
+import redis.utils
 import uvloop
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 
 from bench_materialize import exit_on_sigterm, redis_server
-from omnioffer.store import CustomerRecord, keys
-from omnioffer.store.redis_store import RedisStore
+from omnioffer.store import CustomerRecord
+from omnioffer.store.redis import keys
+from omnioffer.store.redis.store import RedisStore
 
 VERSION = "bench"
 BATCH = bytes(range(256)) * 8  # 2 KiB
 EVENTS = [b'{"t":"view","c":"app","i":"sku-%05d","ts":1767225600}' % n for n in range(5)]
 LAST = b"\x84\xa7channel\xa3app\xa6offers" + b"\x91\xa8offer-07" * 20  # ~200 bytes
 DECISION_IDS = 1000  # decision ids cycle, so Redis memory stays flat
+TIMEOUTS = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}  # as the service opens it
+
+
+class Client(Protocol):
+    async def fetch_customer(self, version: str, customer_id: str) -> CustomerRecord: ...
+
+    async def remember_decision(
+        self, decision_id: str, customer_id: str, payload: bytes
+    ) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class PipelineClient:
+    """The two round trips as plain redis-py pipelines, on a client made as RedisStore
+    makes its redis-py one (same pool size, timeouts, no retries)."""
+
+    def __init__(self, url: str, ttl: int = 2 * 86_400) -> None:
+        self._r = aioredis.Redis.from_url(
+            url, max_connections=64, health_check_interval=30, retry=Retry(NoBackoff(), 0),
+            **TIMEOUTS,
+        )  # fmt: skip
+        self._ttl = ttl
+
+    async def fetch_customer(self, version: str, customer_id: str) -> CustomerRecord:
+        pipe = self._r.pipeline(transaction=False)
+        pipe.get(keys.customer_batch(version, customer_id))
+        pipe.lrange(keys.customer_events(customer_id), 0, -1)
+        pipe.get(keys.customer_last_decision(customer_id))
+        batch, events, last = await pipe.execute()
+        return CustomerRecord(batch=batch, events=list(events), last_decision=last)
+
+    async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
+        key = keys.decision(decision_id)
+        pipe = self._r.pipeline(transaction=False)
+        pipe.hset(key, mapping={"c": customer_id, "p": payload})
+        pipe.expire(key, self._ttl)
+        pipe.set(keys.customer_last_decision(customer_id), payload, ex=self._ttl)
+        await pipe.execute()
+
+    async def close(self) -> None:
+        await self._r.aclose()
 
 
 def customers(n: int) -> list[str]:
@@ -47,7 +100,7 @@ def load(client: Any, ids: list[str]) -> None:
     pipe.execute()
 
 
-async def pairs(store: RedisStore, ids: list[str], n: int) -> tuple[float, float]:
+async def pairs(store: Client, ids: list[str], n: int) -> tuple[float, float]:
     """(CPU s, wall s) for n fetch_customer + remember_decision pairs."""
     decisions = [f"{k:032x}" for k in range(DECISION_IDS)]
     cpu, wall = time.process_time(), time.perf_counter()
@@ -59,26 +112,35 @@ async def pairs(store: RedisStore, ids: list[str], n: int) -> tuple[float, float
 
 
 async def bench(url: str, ids: list[str], n: int, runs: int) -> None:
-    kw = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}  # as the service opens it
-    stores = {"redis-py": RedisStore(url, wire=False, **kw), "redis_wire": RedisStore(url, **kw)}
-    assert stores["redis_wire"].wire_pool is not None, "redis_wire does not take this URL"
+    wire = RedisStore(url, **TIMEOUTS)
+    assert wire.wire_pool is not None, "redis_wire does not take this URL"
+    stores: dict[str, Client] = {
+        "redis_wire": wire,
+        "redis-py": RedisStore(url, wire=False, **TIMEOUTS),
+        "redis-py pipe": PipelineClient(url),
+    }
     expected = CustomerRecord(batch=BATCH, events=EVENTS, last_decision=LAST)
     for store in stores.values():
         assert await store.fetch_customer(VERSION, ids[0]) == expected
         await pairs(store, ids, min(n, 2000))  # warm up: connections, caches
     cpu: dict[str, list[float]] = {name: [] for name in stores}
+    names = list(stores)
     for run in range(runs):
-        order = list(stores) if run % 2 == 0 else list(reversed(stores))
-        for name in order:
+        shift = run % len(names)
+        for name in names[shift:] + names[:shift]:
             used, took = await pairs(stores[name], ids, n)
             cpu[name].append(used / n * 1e6)
-            print(f"run {run + 1} {name:>10}: {used / n * 1e6:7.1f} us CPU/pair, "
+            print(f"run {run + 1} {name:>13}: {used / n * 1e6:7.1f} us CPU/pair, "
                   f"{took / n * 1e6:7.1f} us wall/pair", flush=True)  # fmt: skip
     for store in stores.values():
         await store.close()
-    old, new = statistics.median(cpu["redis-py"]), statistics.median(cpu["redis_wire"])
-    print(f"median over {runs} runs of {n} pairs: redis-py {old:.1f} us CPU/pair, "
-          f"redis_wire {new:.1f} us CPU/pair, ratio {old / new:.2f}x")  # fmt: skip
+    medians = {name: statistics.median(cpu[name]) for name in names}
+    new = medians["redis_wire"]
+    print(f"median over {runs} runs of {n} pairs (hiredis {redis.utils.HIREDIS_AVAILABLE}):")
+    for name in names:
+        cost = medians[name]
+        print(f"  {name:>13}: {cost:6.1f} us CPU/pair, {cost - new:+6.1f} us vs redis_wire, "
+              f"x{cost / new:.2f}")  # fmt: skip
 
 
 def main() -> None:

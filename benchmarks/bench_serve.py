@@ -204,7 +204,7 @@ def profile(
 PROFILE_CATEGORIES = (
     ("idle: waiting in epoll", r"^(EpollSelector\.)?select \(selectors"),
     ("ONNX Runtime", r"onnxruntime"),
-    ("Redis client (redis_wire, redis-py)", r"\(redis/|redis_wire|redis_store\.py"),
+    ("Redis client (wire, redis-py)", r"\(redis/|store/redis/|\((wire\w*|round_trips|store)\.py"),
     ("prometheus metrics + middleware", r"prometheus_client|\(metrics\.py"),
     ("offer features", r"features/offer(s|_scan|_tables|_affinity)\.py"),
     ("item features", r"features/items\.py"),

@@ -20,7 +20,7 @@ from omnioffer.decide.policy import load_policy
 from omnioffer.decide.service import DecisionService
 from omnioffer.errors import UsageError
 from omnioffer.settings import Settings, load_settings
-from omnioffer.store import open_store
+from omnioffer.store import StoreOptions, open_store
 from omnioffer.store.base import FeatureStore
 from omnioffer.version.holder import ModelHolder
 
@@ -38,14 +38,10 @@ def make_clock(as_of: str | None) -> Callable[[], float]:
 
 
 def open_service_store(settings: Settings) -> FeatureStore:
-    url = settings.store_url
-    if url is not None and url.startswith(("redis://", "rediss://")):
-        from omnioffer.store.redis_store import RedisStore
-
-        t = settings.store_timeout_s
-        return RedisStore(url, socket_timeout=t, socket_connect_timeout=t,
-                          log_max_len=settings.event_log_max_len)  # fmt: skip
-    return open_store(url)
+    options = StoreOptions(
+        timeout_s=settings.store_timeout_s, log_max_len=settings.event_log_max_len
+    )
+    return open_store(settings.store_url, options)
 
 
 def make_service(settings: Settings, store: FeatureStore) -> DecisionService:

@@ -189,7 +189,7 @@ def test_the_event_log_bound_reaches_the_redis_store_from_the_environment() -> N
     import asyncio
 
     from omnioffer.service import open_service_store
-    from omnioffer.store.redis_store import RedisStore
+    from omnioffer.store.redis import RedisStore
 
     env = {"OMNIOFFER_STORE_URL": "redis://127.0.0.1:1/0", "OMNIOFFER_EVENT_LOG_MAX_LEN": "500"}
     store = open_service_store(load_settings(None, env=env))

@@ -15,9 +15,9 @@ import redis
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # for tests/redis_server.py
 
 from omnioffer.store import FeatureStore, StoreLimits
-from omnioffer.store.embedded import EmbeddedStore
-from omnioffer.store.keys import PREFIX
-from omnioffer.store.redis_store import RedisStore
+from omnioffer.store.redis import RedisStore
+from omnioffer.store.redis.keys import PREFIX
+from omnioffer.store.sqlite import EmbeddedStore
 from redis_server import RedisServer, require_redis_server
 
 StoreFactory = Callable[..., FeatureStore]

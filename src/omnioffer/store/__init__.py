@@ -1,8 +1,11 @@
-"""Feature store: one protocol, two backends, chosen by URL.
+"""Feature store: one protocol, two backends, chosen by URL in `open_store` alone.
 
 - None, "sqlite:///abs/path.sqlite", "sqlite:rel/path.sqlite" or a plain path:
   EmbeddedStore (one SQLite file; None means ./omnioffer-store.sqlite);
 - "redis://..." or "rediss://...": RedisStore.
+
+`base` holds the protocol and its records, `checks` what both backends refuse, and
+`redis/` and `sqlite/` one backend each.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from omnioffer.store.base import (
     StoredEvent,
     StoreError,
     StoreLimits,
+    StoreOptions,
     StoreUnavailable,
     VersionInfo,
     VersionState,
@@ -33,6 +37,7 @@ __all__ = [
     "IngestResult",
     "StoreError",
     "StoreLimits",
+    "StoreOptions",
     "StoreUnavailable",
     "StoredEvent",
     "VersionInfo",
@@ -56,23 +61,33 @@ def sqlite_path(url: str) -> Path:
     return Path(url)
 
 
-def open_store(url: str | None, *, limits: StoreLimits | None = None) -> FeatureStore:
+def open_store(url: str | None, options: StoreOptions | None = None) -> FeatureStore:
     """The backend a URL names; StoreError names the scheme when none fits."""
+    options = options or StoreOptions()
     if url is None:
-        return _embedded(Path(DEFAULT_EMBEDDED_PATH), limits)
+        return _embedded(Path(DEFAULT_EMBEDDED_PATH), options)
     scheme = urlsplit(url).scheme.lower()
     if scheme in ("redis", "rediss"):
-        from omnioffer.store.redis_store import RedisStore
-
-        return RedisStore(url, limits=limits)
+        return _redis(url, options)
     if scheme in {"sqlite", ""} or len(scheme) == 1:  # "C:\\..." is a path
-        return _embedded(sqlite_path(url), limits)
+        return _embedded(sqlite_path(url), options)
     raise StoreError(
         f"unsupported store URL scheme {scheme!r}: use redis://, rediss://, sqlite:/// or a path"
     )
 
 
-def _embedded(path: Path, limits: StoreLimits | None) -> FeatureStore:
-    from omnioffer.store.embedded import EmbeddedStore
+def _redis(url: str, options: StoreOptions) -> FeatureStore:
+    from omnioffer.store.redis import RedisStore
 
-    return EmbeddedStore(path, limits=limits)
+    limits, log_max_len, timeout = options.limits, options.log_max_len, options.timeout_s
+    if timeout is None:
+        return RedisStore(url, limits=limits, log_max_len=log_max_len)
+    return RedisStore(url, limits=limits, log_max_len=log_max_len,
+                      socket_timeout=timeout, socket_connect_timeout=timeout)  # fmt: skip
+
+
+def _embedded(path: Path, options: StoreOptions) -> FeatureStore:
+    """The Redis-only options (timeout, event-log bound) do not apply to a SQLite file."""
+    from omnioffer.store.sqlite import EmbeddedStore
+
+    return EmbeddedStore(path, limits=options.limits)

@@ -85,6 +85,17 @@ class StoreLimits:
     decision_ttl_s: int = 2 * 86_400
 
 
+@dataclass(frozen=True, slots=True)
+class StoreOptions:
+    """How `open_store` opens a backend; the embedded store ignores the Redis-only ones."""
+
+    limits: StoreLimits | None = None  # None: StoreLimits()
+    # Redis only: the socket and connect timeout in seconds (None: RedisStore's, 0.25 s)
+    timeout_s: float | None = None
+    # Redis only: keep about this many newest event-log entries (None: all, until trimmed)
+    log_max_len: int | None = None
+
+
 @runtime_checkable
 class FeatureStore(Protocol):
     """Every method raises StoreUnavailable when the backend is unreachable or times out."""

@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from omnioffer.store import keys, sqlite_events
 from omnioffer.store.base import (
     CustomerRecord,
     IngestResult,
@@ -25,10 +24,12 @@ from omnioffer.store.base import (
     StoreLimits,
     StoreUnavailable,
     VersionInfo,
-    VersionState,
 )
-from omnioffer.store.sqlite_expiry import forget_if_expired, live_events, purge
-from omnioffer.store.sqlite_schema import SCHEMA_VERSION, configure, ensure_schema
+from omnioffer.store.checks import check_event, check_id, check_id_type, check_limits, check_version
+from omnioffer.store.sqlite import events as sqlite_events
+from omnioffer.store.sqlite import versions
+from omnioffer.store.sqlite.expiry import forget_if_expired, live_events, purge
+from omnioffer.store.sqlite.schema import SCHEMA_VERSION, configure, ensure_schema
 
 __all__ = ["SCHEMA_VERSION", "EmbeddedStore"]
 
@@ -46,7 +47,7 @@ class EmbeddedStore:
         clock: Callable[[], float] = time.time,
     ) -> None:
         """`clock` (seconds) exists so tests can move time past the TTLs."""
-        self.limits = keys.check_limits(limits or StoreLimits())
+        self.limits = check_limits(limits or StoreLimits())
         self.path = Path(path)
         self._clock = clock
         self._writes = 0
@@ -106,48 +107,32 @@ class EmbeddedStore:
 
     # --- versions ----------------------------------------------------------------
     async def begin_version(self, version: str) -> None:
-        keys.check_version(version)
+        check_version(version)
         with self._write("begin_version") as conn:
-            if self._active(conn) == version:
+            if versions.active(conn) == version:
                 raise StoreError(f"version {version!r} is active; it cannot be reloaded")
-            conn.execute("DELETE FROM customers WHERE version = ?", (version,))
-            conn.execute("DELETE FROM globals WHERE version = ?", (version,))
+            versions.clear(conn, version)
             conn.execute(
                 "INSERT OR REPLACE INTO versions VALUES (?, 'loading', 0, '{}', ?)",
                 (version, self._clock()),
             )
 
-    def _active(self, conn: sqlite3.Connection) -> str | None:
-        row = conn.execute("SELECT value FROM meta WHERE key = 'active'").fetchone()
-        return None if row is None else str(row[0])
-
-    def _state(self, conn: sqlite3.Connection, version: str) -> str | None:
-        row = conn.execute("SELECT state FROM versions WHERE name = ?", (version,)).fetchone()
-        return None if row is None else str(row[0])
-
-    def _require_loading(self, conn: sqlite3.Connection, version: str) -> None:
-        state = self._state(conn, keys.check_version(version))
-        if state is None:
-            raise StoreError(f"unknown version {version!r}; call begin_version first")
-        if state != "loading":
-            raise StoreError(f"version {version!r} is {state}, not loading")
-
     async def put_globals(self, version: str, blobs: Mapping[str, bytes]) -> None:
-        rows = [(version, keys.check_id(n, "global name"), bytes(b)) for n, b in blobs.items()]
+        rows = [(version, check_id(n, "global name"), bytes(b)) for n, b in blobs.items()]
         with self._write("put_globals") as conn:
-            self._require_loading(conn, version)
+            versions.require_loading(conn, version)
             conn.executemany("INSERT OR REPLACE INTO globals VALUES (?, ?, ?)", rows)
 
     async def put_customers(self, version: str, rows: Sequence[tuple[str, bytes]]) -> None:
-        data = [(version, keys.check_id(c, "customer id"), bytes(b)) for c, b in rows]
+        data = [(version, check_id(c, "customer id"), bytes(b)) for c, b in rows]
         with self._write("put_customers") as conn:
-            self._require_loading(conn, version)
+            versions.require_loading(conn, version)
             conn.executemany("INSERT OR REPLACE INTO customers VALUES (?, ?, ?)", data)
 
     async def finish_version(self, version: str, info: Mapping[str, str]) -> None:
         """The count is exact: the rows themselves are counted once, at the end."""
         with self._write("finish_version") as conn:
-            self._require_loading(conn, version)
+            versions.require_loading(conn, version)
             (count,) = conn.execute(
                 "SELECT count(*) FROM customers WHERE version = ?", (version,)
             ).fetchone()
@@ -157,9 +142,9 @@ class EmbeddedStore:
             )
 
     async def activate(self, version: str) -> None:
-        keys.check_version(version)
+        check_version(version)
         with self._write("activate") as conn:
-            state = self._state(conn, version)
+            state = versions.state(conn, version)
             if state is None:
                 raise StoreError(f"cannot activate unknown version {version!r}")
             if state != "ready":
@@ -168,42 +153,33 @@ class EmbeddedStore:
 
     async def active_version(self) -> str | None:
         with self._guard("active_version"):
-            return self._active(self._conn)
+            return versions.active(self._conn)
 
     async def list_versions(self) -> list[VersionInfo]:
-        rows = self._read(
-            "SELECT v.name, v.state, v.info, CASE WHEN v.state = 'ready' THEN v.customers "
-            "ELSE (SELECT count(*) FROM customers c WHERE c.version = v.name) END "
-            "FROM versions v ORDER BY v.created, v.name"
-        )
-        active = await self.active_version()
-        out = []
-        for name, state, info, count in rows:
-            st: VersionState = "ready" if state == "ready" else "loading"
-            out.append(VersionInfo(name, st, int(count), name == active, json.loads(info)))
-        return out
+        with self._guard("read"):
+            found = versions.rows(self._conn)
+        return versions.infos(found, await self.active_version())
 
     async def drop_version(self, version: str) -> None:
-        keys.check_version(version)
+        check_version(version)
         with self._write("drop_version") as conn:
-            if self._active(conn) == version:
+            if versions.active(conn) == version:
                 raise StoreError(f"version {version!r} is active; activate another first")
             if conn.execute("DELETE FROM versions WHERE name = ?", (version,)).rowcount == 0:
                 raise StoreError(f"cannot drop unknown version {version!r}")
-            conn.execute("DELETE FROM customers WHERE version = ?", (version,))
-            conn.execute("DELETE FROM globals WHERE version = ?", (version,))
+            versions.clear(conn, version)
 
     async def get_global(self, version: str, name: str) -> bytes | None:
         rows = self._read(
             "SELECT blob FROM globals WHERE version = ? AND name = ?",
-            (keys.check_version(version), keys.check_id(name, "global name")),
+            (check_version(version), check_id(name, "global name")),
         )
         return bytes(rows[0][0]) if rows else None
 
     # --- per request -------------------------------------------------------------
     async def fetch_customer(self, version: str, customer_id: str) -> CustomerRecord:
-        keys.check_version(version)
-        keys.check_id(customer_id, "customer id")
+        check_version(version)
+        check_id(customer_id, "customer id")
         with self._guard("fetch_customer"):
             batch = self._conn.execute(
                 "SELECT blob FROM customers WHERE version = ? AND customer_id = ?",
@@ -224,14 +200,13 @@ class EmbeddedStore:
     async def resolve(self, id_type: str, id_value: str) -> str | None:
         rows = self._read(
             "SELECT customer_id FROM identities WHERE id_type = ? AND id_value = ?",
-            (keys.check_id_type(id_type), keys.check_id(id_value, "identifier value")),
+            (check_id_type(id_type), check_id(id_value, "identifier value")),
         )
         return str(rows[0][0]) if rows else None
 
     async def put_identities(self, rows: Sequence[tuple[str, str, str]]) -> None:
         data = [
-            (keys.check_id_type(t), keys.check_id(v, "identifier value"), keys.check_id(c))
-            for t, v, c in rows
+            (check_id_type(t), check_id(v, "identifier value"), check_id(c)) for t, v, c in rows
         ]
         with self._write("put_identities") as conn:
             conn.executemany("INSERT OR REPLACE INTO identities VALUES (?, ?, ?)", data)
@@ -240,7 +215,7 @@ class EmbeddedStore:
     async def ingest(self, events: Sequence[StoredEvent]) -> IngestResult:
         """One transaction for the batch; same order of effects as the Redis script."""
         for e in events:
-            keys.check_event(e)
+            check_event(e)
         accepted: list[str] = []
         dupes: list[str] = []
         now = self._clock()
@@ -279,15 +254,15 @@ class EmbeddedStore:
         for offer_id in offer_ids:
             rows = self._read(
                 "SELECT field, value FROM counters WHERE offer_id = ?",
-                (keys.check_id(offer_id, "offer id"),),
+                (check_id(offer_id, "offer id"),),
             )
             out[offer_id] = {str(f): int(v) for f, v in rows}
         return out
 
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
         row = (
-            keys.check_id(decision_id, "decision id"),
-            keys.check_id(customer_id, "customer id"),
+            check_id(decision_id, "decision id"),
+            check_id(customer_id, "customer id"),
             bytes(payload),
             self._clock() + self.limits.decision_ttl_s,
         )
@@ -298,7 +273,7 @@ class EmbeddedStore:
     async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None:
         rows = self._read(
             "SELECT customer_id, payload FROM decisions WHERE id = ? AND expires > ?",
-            (keys.check_id(decision_id, "decision id"), self._clock()),
+            (check_id(decision_id, "decision id"), self._clock()),
         )
         return (str(rows[0][0]), bytes(rows[0][1])) if rows else None
 

@@ -7,12 +7,12 @@ event dispatch on release) cost more client CPU than the rest of the round trip.
 round trip is one `transport.write` of RESP bytes and one future that the protocol
 resolves once hiredis has parsed all N replies.
 
-A connection (`redis_wire_link`) carries one round trip at a time. Any failure (refused
+A connection (`wire_link`) carries one round trip at a time. Any failure (refused
 connect, timeout, reset, end of stream mid-reply, an error reply, a cancelled wait) drops
 that connection, so a reply left unread can never reach another caller. Failures are
-redis-py's own exception classes, which `redis_errors.translate_errors` sorts as before.
-Nothing is retried. There is no health-check PING: a connection the server closes is seen
-by the event loop (connection_lost) and leaves the pool at once.
+redis-py's public exception classes (`wire_replies`), which `errors.translate_errors` sorts
+as before. Nothing is retried. There is no health-check PING: a connection the server
+closes is seen by the event loop (connection_lost) and leaves the pool at once.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ import hiredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.utils import format_error_message
 
-from omnioffer.store.redis_wire_link import WireLink
-from omnioffer.store.redis_wire_options import Command, WireOptions
+from omnioffer.store.redis.wire_link import WireLink
+from omnioffer.store.redis.wire_options import Command, WireOptions
+from omnioffer.store.redis.wire_replies import connect_error
 
 _pack_command = cast(Callable[[Command], bytes], hiredis.pack_command)  # stub says 1-tuple
 
@@ -204,7 +204,7 @@ class WirePool:
         except TimeoutError:
             raise RedisTimeoutError(f"Timeout connecting to {opts.where}") from None
         except OSError as exc:
-            raise RedisConnectionError(format_error_message(opts.where, exc)) from exc
+            raise RedisConnectionError(connect_error(opts.where, exc)) from exc
         self._links.add(link)
         try:
             if generation != self._generation:

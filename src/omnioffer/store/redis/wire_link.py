@@ -1,4 +1,4 @@
-"""One Redis connection of `redis_wire`: an asyncio Protocol feeding a hiredis Reader.
+"""One Redis connection of `wire`: an asyncio Protocol feeding a hiredis Reader.
 
 It carries one round trip at a time: the commands go out in one `transport.write`, and
 one future gets all N replies once hiredis has parsed them (error replies included, as
@@ -15,11 +15,11 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import hiredis
-from redis._parsers import BaseParser  # redis-py's mapping of error replies to exceptions
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.utils import format_error_message
+
+from omnioffer.store.redis.wire_replies import connect_error, reply_error
 
 SERVER_CLOSED = "Connection closed by server."  # redis-py's words for it
 
@@ -36,9 +36,7 @@ class WireLink(asyncio.Protocol):
         self._timeout = timeout
         self._on_lost = on_lost
         self._loop = asyncio.get_running_loop()
-        self._reader = hiredis.Reader(
-            protocolError=InvalidResponse, replyError=BaseParser.parse_error
-        )
+        self._reader = hiredis.Reader(protocolError=InvalidResponse, replyError=reply_error)
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[list[Any]] | None = None
         self._replies: list[Any] = []
@@ -114,7 +112,7 @@ class WireLink(asyncio.Protocol):
             for option, value in options.items():
                 sock.setsockopt(socket.IPPROTO_TCP, option, value)
         except (OSError, TypeError) as exc:
-            raise RedisConnectionError(format_error_message(self.where, exc)) from exc
+            raise RedisConnectionError(connect_error(self.where, exc)) from exc
 
     def close(self) -> None:
         """Drop the connection now; a round trip in flight fails."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from omnioffer.store import StoreError, StoreLimits, keys
+from omnioffer.store import StoreError
+from omnioffer.store.redis import keys
 
 
 def crc16(data: bytes) -> int:
@@ -91,9 +92,3 @@ def test_bad_ids(bad: str) -> None:
 def test_identifier_type_without_colon() -> None:
     with pytest.raises(StoreError, match="':'"):
         keys.identity("a:b", "c")
-
-
-def test_limits_are_checked() -> None:
-    assert keys.check_limits(StoreLimits()) == StoreLimits()
-    with pytest.raises(StoreError, match="max_events_per_customer"):
-        keys.check_limits(StoreLimits(max_events_per_customer=0))

@@ -2,23 +2,21 @@
 
 Commands are never retried: a decision must answer within its budget, so a slow or
 absent Redis surfaces at once as StoreUnavailable and the caller degrades.
-Key names come from `keys` only; multi-key atomic steps are `redis_scripts` or MULTI/EXEC.
-The two round trips of every decision go through `redis_wire`, everything else redis-py.
+Key names come from `keys` only; multi-key atomic steps are `scripts` or MULTI/EXEC.
+The two round trips of every decision go through `round_trips` (the wire client),
+everything else redis-py.
 """
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
-from omnioffer.store import keys
 from omnioffer.store.base import (
     CustomerRecord,
     IngestResult,
@@ -27,14 +25,16 @@ from omnioffer.store.base import (
     StoreLimits,
     VersionInfo,
 )
-from omnioffer.store.redis_errors import redact_url, translate_errors
-from omnioffer.store.redis_scripts import ACTIVATE, BEGIN, DROP, INGEST, ingest_call
-from omnioffer.store.redis_wire import WirePool, pack
-from omnioffer.store.redis_wire_options import Command, wire_options
+from omnioffer.store.checks import check_id, check_limits, check_version
+from omnioffer.store.redis import keys
+from omnioffer.store.redis.errors import redact_url, translate_errors
+from omnioffer.store.redis.round_trips import RoundTrips
+from omnioffer.store.redis.scripts import ACTIVATE, BEGIN, DROP, INGEST, ingest_call
+from omnioffer.store.redis.versions import delete_matching, read_versions, require_loading
+from omnioffer.store.redis.wire import WirePool
+from omnioffer.store.redis.wire_options import ClientOptions, wire_options
 
 __all__ = ["ACTIVATE", "BEGIN", "DROP", "INGEST", "RedisStore", "ingest_call", "redact_url"]
-
-_SCAN_BATCH = 1000
 
 
 def _text(raw: bytes | str) -> str:
@@ -47,8 +47,8 @@ def _blob(raw: bytes | str) -> bytes:
 
 class RedisStore:
     """One client, shared by every request of a worker, with two connection pools of up
-    to max_connections each: redis_wire's for the two round trips of a decision, and
-    redis-py's for everything else."""
+    to max_connections each: the wire client's for the two round trips of a decision,
+    and redis-py's for everything else."""
 
     def __init__(
         self,
@@ -64,9 +64,9 @@ class RedisStore:
     ) -> None:
         """Query options in `url` (e.g. ?socket_timeout=5 for bulk loads) override these.
 
-        `wire=False` sends the per-decision round trips through redis-py too (the
-        baseline of benchmarks/bench_redis_client.py); so do URLs redis_wire does not
-        handle, such as unix:// sockets.
+        `wire=False` sends the per-decision round trips through redis-py too (a
+        baseline of benchmarks/bench_redis_client.py); so do URLs the wire client does
+        not handle, such as unix:// sockets.
 
         `log_max_len` bounds the event-log stream's memory: each ingest trims it to
         about that many newest entries (XADD MAXLEN ~, so Redis trims whole nodes
@@ -77,7 +77,7 @@ class RedisStore:
         """
         if log_max_len is not None and log_max_len < 1:
             raise StoreError(f"log_max_len must be at least 1 or None, got {log_max_len}")
-        self.limits = keys.check_limits(limits or StoreLimits())
+        self.limits = check_limits(limits or StoreLimits())
         self.log_max_len = log_max_len
         self.url = redact_url(url)
         self._r = aioredis.Redis.from_url(
@@ -92,13 +92,13 @@ class RedisStore:
         self._activate = self._r.register_script(ACTIVATE)
         self._begin = self._r.register_script(BEGIN)
         self._drop = self._r.register_script(DROP)
-        options = wire_options(self._r.connection_pool) if wire else None
-        self._wire = None if options is None else WirePool(options)
+        client = ClientOptions(max_connections, socket_timeout, socket_connect_timeout)
+        self._round_trip = RoundTrips(self._r, wire_options(url, client) if wire else None)
 
     @property
     def wire_pool(self) -> WirePool | None:
-        """redis_wire's pool for the per-decision round trips; None: redis-py's does them."""
-        return self._wire
+        """The wire client's pool for the per-decision round trips; None: redis-py's."""
+        return self._round_trip.wire_pool
 
     def _guard(self, what: str) -> AbstractAsyncContextManager[None]:
         """Every Redis call runs inside this: failures become StoreUnavailable/StoreError."""
@@ -110,8 +110,7 @@ class RedisStore:
 
     async def close(self) -> None:
         async with self._guard("close"):
-            if self._wire is not None:
-                await self._wire.close()
+            await self._round_trip.close()
             await self._r.aclose()
 
     # --- versions ----------------------------------------------------------------
@@ -123,31 +122,11 @@ class RedisStore:
             res = await self._begin(keys=[keys.versions(), keys.active()], args=[version, doc])
             if res == b"active":
                 raise StoreError(f"version {version!r} is active; it cannot be reloaded")
-            await self._delete_matching(pattern)
-
-    async def _delete_matching(self, pattern: str) -> None:
-        """SCAN + UNLINK in batches so a big version never blocks Redis."""
-        batch: list[bytes] = []
-        async for key in self._r.scan_iter(match=pattern, count=_SCAN_BATCH):
-            batch.append(key)
-            if len(batch) >= _SCAN_BATCH:
-                await self._r.unlink(*batch)
-                batch = []
-        if batch:
-            await self._r.unlink(*batch)
-
-    async def _require_loading(self, version: str) -> dict[str, Any]:
-        raw = await self._r.hget(keys.versions(), keys.check_version(version))
-        if raw is None:
-            raise StoreError(f"unknown version {version!r}; call begin_version first")
-        doc: dict[str, Any] = json.loads(raw)
-        if doc.get("state") != "loading":
-            raise StoreError(f"version {version!r} is {doc.get('state')}, not loading")
-        return doc
+            await delete_matching(self._r, pattern)
 
     async def put_globals(self, version: str, blobs: Mapping[str, bytes]) -> None:
         async with self._guard("put_globals"):
-            await self._require_loading(version)
+            await require_loading(self._r, version)
             pipe = self._r.pipeline(transaction=False)
             for name, blob in blobs.items():
                 pipe.set(keys.global_blob(version, name), blob)
@@ -164,7 +143,7 @@ class RedisStore:
         """
         latest = {keys.customer_batch(version, cid): blob for cid, blob in rows}
         async with self._guard("put_customers"):
-            await self._require_loading(version)
+            await require_loading(self._r, version)
             new = len(latest) - (int(await self._r.exists(*latest)) if latest else 0)
             pipe = self._r.pipeline(transaction=True)
             if latest:
@@ -174,7 +153,7 @@ class RedisStore:
 
     async def finish_version(self, version: str, info: Mapping[str, str]) -> None:
         async with self._guard("finish_version"):
-            doc = await self._require_loading(version)
+            doc = await require_loading(self._r, version)
             count = await self._r.hget(keys.version_state(version), "customers")
             ready = keys.version_value("ready", int(count or 0), info, float(doc.get("created", 0)))
             await self._r.hset(keys.versions(), version, ready)
@@ -183,7 +162,7 @@ class RedisStore:
         """One Lua call: check "ready" and switch, so no reader sees a half-loaded version."""
         async with self._guard("activate"):
             res = await self._activate(
-                keys=[keys.versions(), keys.active()], args=[keys.check_version(version)]
+                keys=[keys.versions(), keys.active()], args=[check_version(version)]
             )
         if res == b"unknown":
             raise StoreError(f"cannot activate unknown version {version!r}")
@@ -197,35 +176,19 @@ class RedisStore:
 
     async def list_versions(self) -> list[VersionInfo]:
         async with self._guard("list_versions"):
-            pipe = self._r.pipeline(transaction=False)
-            pipe.hgetall(keys.versions())
-            pipe.get(keys.active())
-            raw, active = await pipe.execute()
-            docs = sorted(
-                ((name.decode(), json.loads(doc)) for name, doc in raw.items()),
-                key=lambda item: (float(item[1].get("created", 0)), item[0]),
-            )
-            loading = [name for name, doc in docs if doc.get("state") != "ready"]
-            pipe = self._r.pipeline(transaction=False)
-            for name in loading:
-                pipe.hget(keys.version_state(name), "customers")
-            counts = dict(zip(loading, await pipe.execute(), strict=True))
-        active_name = None if active is None else active.decode()
-        return [
-            keys.parse_version_value(name, doc, active_name, counts.get(name)) for name, doc in docs
-        ]
+            return await read_versions(self._r)
 
     async def drop_version(self, version: str) -> None:
         """Demote to "loading" atomically (never activatable again), delete, then forget."""
         async with self._guard("drop_version"):
             res = await self._drop(
-                keys=[keys.versions(), keys.active()], args=[keys.check_version(version)]
+                keys=[keys.versions(), keys.active()], args=[check_version(version)]
             )
             if res == b"active":
                 raise StoreError(f"version {version!r} is active; activate another first")
             if res == b"unknown":
                 raise StoreError(f"cannot drop unknown version {version!r}")
-            await self._delete_matching(keys.version_pattern(version))
+            await delete_matching(self._r, keys.version_pattern(version))
             await self._r.hdel(keys.versions(), version)
 
     async def get_global(self, version: str, name: str) -> bytes | None:
@@ -234,30 +197,6 @@ class RedisStore:
         return None if raw is None else _blob(raw)
 
     # --- per request -------------------------------------------------------------
-    def _round_trip(self, *commands: Command) -> Awaitable[list[Any]]:
-        """Several commands in one write and one read on one pooled connection: what a
-        non-transactional pipeline does, without its per-call bookkeeping (a decision
-        makes two of these). Any failure, a cancelled wait included, drops the
-        connection, so a reply left unread can never reach its next user."""
-        if self._wire is not None:
-            return self._wire.round_trip(pack(commands), len(commands))
-        return self._redis_py_round_trip(commands)
-
-    async def _redis_py_round_trip(self, commands: Sequence[Command]) -> list[Any]:
-        """The same through redis-py's pool, for URLs redis_wire does not handle."""
-        pool = self._r.connection_pool
-        conn = await pool.get_connection()  # type: ignore[no-untyped-call]
-        done = False
-        try:
-            await conn.send_packed_command(conn.pack_commands(commands))
-            replies = [await conn.read_response() for _ in commands]
-            done = True
-            return replies
-        finally:
-            if not done:
-                await conn.disconnect()
-            await pool.release(conn)
-
     async def fetch_customer(self, version: str, customer_id: str) -> CustomerRecord:
         async with self._guard("fetch_customer"):
             batch, events, last = await self._round_trip(
@@ -275,7 +214,7 @@ class RedisStore:
     async def put_identities(self, rows: Sequence[tuple[str, str, str]]) -> None:
         """One MSET (later rows win, as with a SET each)."""
         links = {
-            keys.identity(id_type, id_value): keys.check_id(customer_id, "customer id")
+            keys.identity(id_type, id_value): check_id(customer_id, "customer id")
             for id_type, id_value, customer_id in rows
         }
         if not links:
@@ -330,7 +269,7 @@ class RedisStore:
 
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
         key, ttl = keys.decision(decision_id), self.limits.decision_ttl_s
-        cid = keys.check_id(customer_id, "customer id")
+        cid = check_id(customer_id, "customer id")
         async with self._guard("remember_decision"):  # two hash slots: no MULTI on a cluster
             await self._round_trip(
                 ("HSET", key, "c", cid, "p", payload),

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from omnioffer.store import StoredEvent, StoreUnavailable
-from omnioffer.store.redis_store import RedisStore
+from omnioffer.store.redis import RedisStore
 from redis_server import RedisServer
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from omnioffer.store import keys
 from omnioffer.store.base import StoredEvent, StoreLimits
+from omnioffer.store.redis import keys
 
 # KEYS: log, then per event: seen, events, identity, anonymous events, counters.
 # ARGV: cap, events ttl, dedup ttl, log max length (0: unbounded),

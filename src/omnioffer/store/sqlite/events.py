@@ -1,7 +1,7 @@
 """The steps of one ingested event in the embedded store, mirroring the Redis script.
 
 Each step runs inside the caller's write transaction, so a batch applies all or
-nothing; the order of effects is the same as in redis_scripts.INGEST.
+nothing; the order of effects is the same as in redis.scripts.INGEST.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 
 from omnioffer.store.base import IdentityLink, StoredEvent, StoreLimits
-from omnioffer.store.sqlite_expiry import live_events
+from omnioffer.store.sqlite.expiry import live_events
 
 
 def mark_seen(conn: sqlite3.Connection, event_id: str, now: float, limits: StoreLimits) -> bool:

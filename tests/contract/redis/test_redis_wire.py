@@ -1,4 +1,4 @@
-"""redis_wire against real redis-servers: the same replies and failures as redis-py, a
+"""The wire client against real redis-servers: the same replies and failures as redis-py, a
 reply never reaches the wrong caller, the pool stays bounded, and nothing leaks."""
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import InvalidResponse, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from omnioffer.store import CustomerRecord, StoreError, StoreUnavailable, keys
-from omnioffer.store.redis_store import RedisStore
-from omnioffer.store.redis_wire import WirePool, pack
-from omnioffer.store.redis_wire_options import Command, wire_options
+from omnioffer.store import CustomerRecord, StoreError, StoreUnavailable
+from omnioffer.store.redis import RedisStore, keys
+from omnioffer.store.redis.wire import WirePool, pack
+from omnioffer.store.redis.wire_options import ClientOptions, Command, wire_options
 from redis_server import RedisServer, free_port, require_redis_server
 
 WireFactory = Callable[..., WirePool]
@@ -50,7 +50,7 @@ def wires(aio: asyncio.Runner) -> Iterator[WireFactory]:
     made: list[WirePool] = []
 
     def make(url: str, **options: Any) -> WirePool:
-        found = wire_options(aioredis.ConnectionPool.from_url(url, **options))
+        found = wire_options(url, ClientOptions(**options))
         assert found is not None, url
         made.append(WirePool(found))
         return made[-1]
@@ -119,14 +119,14 @@ def writes(did: str, cid: str, payload: bytes | str) -> tuple[Command, ...]:
     ],
 )
 def test_urls_left_to_redis_py(url: str) -> None:
-    assert wire_options(aioredis.ConnectionPool.from_url(url)) is None
+    assert wire_options(url) is None
     assert RedisStore(url).wire_pool is None
 
 
 def test_options_are_redis_pys() -> None:
     url = "rediss://bob:p%40ss@cache.example:6380/4"
     url += "?socket_timeout=3&socket_connect_timeout=2&client_name=oo"
-    found = wire_options(aioredis.ConnectionPool.from_url(url, max_connections=9))
+    found = wire_options(url, ClientOptions(max_connections=9))
     assert found is not None
     assert (found.host, found.port, found.where) == ("cache.example", 6380, "cache.example:6380")
     assert (found.read_timeout, found.connect_timeout, found.max_connections) == (3.0, 2.0, 9)
@@ -135,7 +135,7 @@ def test_options_are_redis_pys() -> None:
     assert commands[0] == ("AUTH", "bob", "p@ss")
     assert commands[1] == ("CLIENT", "SETNAME", "oo")
     assert commands[-1] == ("SELECT", 4)
-    plain = wire_options(aioredis.ConnectionPool.from_url("redis://127.0.0.1:1"))
+    plain = wire_options("redis://127.0.0.1:1")
     assert plain is not None and plain.ssl is None
     assert all(step.command[:2] == ("CLIENT", "SETINFO") for step in plain.hello)
 
@@ -336,7 +336,7 @@ def test_concurrent_round_trips_get_their_own_replies(
 
     async def run() -> None:
         url = f"{redis_url}?socket_timeout=5"  # the (lazy) reply timer runs too
-        found = wire_options(aioredis.ConnectionPool.from_url(url, max_connections=max_connections))
+        found = wire_options(url, ClientOptions(max_connections=max_connections))
         assert found is not None
         pool = WirePool(found)
         try:
@@ -364,9 +364,7 @@ def test_a_round_trip_cut_off_drops_its_connection(
 
     async def run() -> None:
         timeout = 0.2 if how == "socket_timeout" else 5.0  # else the outer timeout cuts
-        found = wire_options(
-            aioredis.ConnectionPool.from_url(redis_url, max_connections=1, socket_timeout=timeout)
-        )
+        found = wire_options(redis_url, ClientOptions(max_connections=1, socket_timeout=timeout))
         assert found is not None
         pool = WirePool(found)
         try:
@@ -489,7 +487,7 @@ def test_a_broken_reply_drops_the_connection(
     async def run() -> None:
         fake = await asyncio.start_server(answer_badly, "127.0.0.1", 0)
         port = fake.sockets[0].getsockname()[1]
-        pool = wires(f"redis://127.0.0.1:{port}/0", driver_info=None)  # no greeting
+        pool = wires(f"redis://127.0.0.1:{port}/0", client_info=False)  # no greeting
         try:
             for _ in range(2):  # the second call gets a new connection, failing the same way
                 with pytest.raises(error, match=message):

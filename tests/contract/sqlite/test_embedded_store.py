@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from omnioffer.store import StoredEvent, StoreError, StoreLimits, StoreUnavailable, sqlite_events
-from omnioffer.store.embedded import EmbeddedStore
-from omnioffer.store.sqlite_expiry import purge
+from omnioffer.store import StoredEvent, StoreError, StoreLimits, StoreUnavailable
+from omnioffer.store.sqlite import EmbeddedStore
+from omnioffer.store.sqlite import events as sqlite_events
+from omnioffer.store.sqlite.expiry import purge
 
 
 class Clock:

@@ -5,57 +5,21 @@ new deployment never read each other's data by accident.
 
 A customer's keys share the Redis Cluster hash tag "{c:<id>}" (always the first
 "{...}" in the key), so one customer's batch row and events live in one slot and
-can be read in one pipeline. That is why ids must not contain braces.
+can be read in one pipeline. That is why ids must not contain braces: every id and
+version name goes through `store.checks` on its way into a key.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
-from omnioffer.store.base import (
-    StoredEvent,
-    StoreError,
-    StoreLimits,
-    VersionInfo,
-    VersionState,
-)
+from omnioffer.store.base import VersionInfo, VersionState
+from omnioffer.store.checks import check_id, check_id_type, check_version
 
 KEY_LAYOUT_VERSION = 1
 PREFIX = f"oo:{KEY_LAYOUT_VERSION}:"
-
-_VERSION_RE = re.compile(r"[A-Za-z0-9._-]{1,100}")
-_MAX_ID_LEN = 1024
-
-
-def check_version(version: str) -> str:
-    """Version names end up inside keys and glob patterns: keep them to a safe alphabet."""
-    if not isinstance(version, str) or _VERSION_RE.fullmatch(version) is None:
-        raise StoreError(
-            f"invalid version name {version!r}: use 1..100 characters of A-Z a-z 0-9 . _ -"
-        )
-    return version
-
-
-def check_id(value: str, what: str = "id") -> str:
-    """Braces would move or break the cluster hash tag; empty ids are always a bug."""
-    if not isinstance(value, str) or not value:
-        raise StoreError(f"invalid {what} {value!r}: must be a non-empty string")
-    if "{" in value or "}" in value:
-        raise StoreError(f"invalid {what} {value!r}: must not contain '{{' or '}}'")
-    if len(value) > _MAX_ID_LEN:
-        raise StoreError(f"invalid {what}: longer than {_MAX_ID_LEN} characters")
-    return value
-
-
-def check_id_type(id_type: str) -> str:
-    """A colon in the type would make (type, value) pairs collide inside one key."""
-    check_id(id_type, "identifier type")
-    if ":" in id_type:
-        raise StoreError(f"invalid identifier type {id_type!r}: must not contain ':'")
-    return id_type
 
 
 def active() -> str:
@@ -138,22 +102,3 @@ def decision(decision_id: str) -> str:
 def counters(offer_id: str) -> str:
     """Hash field -> integer count of one offer (impressions, clicks, ...)."""
     return f"{PREFIX}ctr:{check_id(offer_id, 'offer id')}"
-
-
-def check_limits(limits: StoreLimits) -> StoreLimits:
-    """Both backends refuse the same nonsensical limits (a zero cap would keep everything)."""
-    for name in ("max_events_per_customer", "events_ttl_s", "dedup_ttl_s", "decision_ttl_s"):
-        if getattr(limits, name) < 1:
-            raise StoreError(f"StoreLimits.{name} must be at least 1, got {getattr(limits, name)}")
-    return limits
-
-
-def check_event(e: StoredEvent) -> None:
-    """Every id of an event, checked before any write (the embedded store uses this too)."""
-    seen(e.event_id)
-    customer_events(e.customer_id)
-    if e.link is not None:
-        identity(e.link.id_type, e.link.id_value)
-        customer_events(e.link.anonymous_id)
-    if e.counter is not None:
-        counters(e.counter[0])

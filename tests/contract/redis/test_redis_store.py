@@ -12,7 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from omnioffer.store import StoredEvent, StoreError, StoreUnavailable
-from omnioffer.store.redis_store import RedisStore
+from omnioffer.store.redis import RedisStore
 
 RedisFactory = Callable[..., RedisStore]
 TOTAL = 1000
