@@ -21,9 +21,13 @@ def checkout_env(checkout: Path | None) -> dict[str, str] | None:
 
 
 def run_omnioffer(*args: str, env: dict[str, str] | None = None) -> float:
-    """Run `omnioffer -q ARGS...` in a fresh process; return its wall time in seconds."""
+    """Run `omnioffer -q ARGS...` in a fresh process; return its wall time in seconds.
+
+    With another checkout's `env`, the process starts in that checkout too: `python -m`
+    puts the working directory first on the path, where this one's training/ would win."""
+    cwd = None if env is None else env["PYTHONPATH"].rpartition(os.pathsep)[2]
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "omnioffer", "-q", *args], check=True, env=env)
+    subprocess.run([sys.executable, "-m", "omnioffer", "-q", *args], check=True, env=env, cwd=cwd)
     return time.perf_counter() - start
 
 

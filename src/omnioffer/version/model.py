@@ -47,7 +47,9 @@ class VersionModel:
     offer_index: dict[str, int] = field(default_factory=dict)
     channel_code: dict[str, int] = field(default_factory=dict)
     n_categories: int = 0  # category codes are 0 .. n_categories - 1
-    similar: dict[tuple[int, int], list[int]] = field(default_factory=dict, repr=False)
+    similar: dict[tuple[int, int], list[int]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     """features.candidates.similar_to's answers by (cf row, n), filled as seeds come."""
     tables: dict[VersionSlot[Any, Any], dict[Any, Any]] = field(
         default_factory=dict, repr=False, compare=False
