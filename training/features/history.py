@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from omnioffer.features.spec import DAY_S, POP7_DAYS, POP28_DAYS, RECENT_DAYS
+from omnioffer.features.spec import BROWSE, DAY_S, POP7_DAYS, POP28_DAYS, RECENT_DAYS
 
 
 def _days_since(cutoff: datetime, col: str) -> pl.Expr:
@@ -57,7 +57,7 @@ def customer_item_stats(
     )
     recent = (
         hist.filter(
-            pl.col("event_type").is_in(["view", "add_to_cart"])
+            pl.col("event_type").is_in(BROWSE)
             & (pl.col("timestamp") >= cutoff - timedelta(days=recent_days))
         )
         .group_by("customer_key", "item_id")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import polars as pl
 
-from omnioffer.features.spec import RECENT_DAYS, SOURCES
+from omnioffer.features.spec import BROWSE, RECENT_DAYS, SOURCES
 from training.evaluate.rankings import GROUP_KEYS
 from training.items.cf import CFModel
 from training.items.popularity import popular_items, popular_items_by_channel, repurchase_scores
@@ -60,7 +60,7 @@ def recent_candidates(
     """Items viewed or carted in the last `recent_days`, newest first."""
     return (
         hist.filter(
-            pl.col("event_type").is_in(["view", "add_to_cart"])
+            pl.col("event_type").is_in(BROWSE)
             & (pl.col("timestamp") >= cutoff - timedelta(days=config.recent_days))
             & (pl.col("timestamp") < cutoff)
         )

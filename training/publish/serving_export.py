@@ -19,6 +19,7 @@ import polars as pl
 
 from omnioffer.contracts import serving as sf
 from omnioffer.contracts.load import Dataset
+from omnioffer.features.spec import BROWSE
 from omnioffer.identity import IdentityMap
 from training.features.history import channel_item_popularity, item_stats
 from training.features.offer_stats import response_stats
@@ -78,7 +79,7 @@ def history(hist: pl.LazyFrame, cutoff: datetime, recent_days: int) -> pl.LazyFr
     """The compact per-customer event history online features are computed from, in time
     order (as the resolved events are). Not sorted by customer here, so it can be
     streamed: the reader (`customer_batches`) groups it with a stable sort."""
-    recent = pl.col("event_type").is_in(["view", "add_to_cart"]) & (
+    recent = pl.col("event_type").is_in(BROWSE) & (
         pl.col("timestamp") >= cutoff - timedelta(days=recent_days)
     )
     return hist.filter(pl.col("event_type").is_in(sf.HISTORY_TYPES) | recent).select(

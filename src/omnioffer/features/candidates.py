@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from omnioffer.features.history import History
-from omnioffer.features.spec import DAY_S, REPURCHASE_HALF_LIFE_DAYS, SOURCES
+from omnioffer.features.spec import BROWSE, DAY_S, REPURCHASE_HALF_LIFE_DAYS, SOURCES
 from omnioffer.version.model import VersionModel, VersionSlot
 
 _POPULAR = SOURCES.index("popular")  # then popular_channel: the version's own lists
@@ -64,7 +64,7 @@ def history_top(h: History, model: VersionModel, n: int) -> list[int]:
 
 
 def recent_top(h: History, n: int, days: int) -> list[int]:
-    m = h.mask("view", "add_to_cart") & (h.ts >= h.now - days * DAY_S) & (h.item >= 0)
+    m = h.mask(*BROWSE) & (h.ts >= h.now - days * DAY_S) & (h.item >= 0)
     last: dict[int, float] = {}
     for item, t in zip(h.item[m].tolist(), h.ts[m].tolist(), strict=True):
         last[item] = max(last.get(item, t), t)

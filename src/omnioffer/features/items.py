@@ -22,6 +22,7 @@ import numpy.typing as npt
 from omnioffer.features.candidates import Candidates
 from omnioffer.features.history import History
 from omnioffer.features.spec import (
+    BROWSE,
     CUSTOMER_CATEGORY,
     CUSTOMER_ITEM,
     CUSTOMER_RFM,
@@ -159,7 +160,7 @@ BASE: VersionSlot[tuple[str, type[np.floating[Any]]], FLOAT] = VersionSlot(
 def _recent_views(h: History) -> dict[int, tuple[float, float, float]]:
     """Per item: (views, carts, days since seen) in the last RECENT_DAYS."""
     out: dict[int, tuple[float, float, float]] = {}
-    m = h.mask("view", "add_to_cart") & (h.ts >= h.now - RECENT_DAYS * DAY_S) & (h.item >= 0)
+    m = h.mask(*BROWSE) & (h.ts >= h.now - RECENT_DAYS * DAY_S) & (h.item >= 0)
     for item, kind, t in zip(h.item[m].tolist(), h.type[m].tolist(), h.ts[m].tolist(),
                              strict=True):  # fmt: skip
         age = (h.now - t) / DAY_S
