@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).parents[1]))  # tests/: served_version
 sys.path.insert(0, str(Path(__file__).parent))
 
 from golden_script import GOLDEN, MODELS, recorded_onnx, run_script

@@ -39,18 +39,21 @@ from omnioffer.version.model import VersionModel, VersionSlot
 
 F64 = npt.NDArray[np.float64]
 FLOAT = npt.NDArray[np.floating[Any]]
-_CI, _CC, _CU = CUSTOMER_ITEM, CUSTOMER_CATEGORY, CUSTOMER_RFM
-_STAT_FILLS = PURCHASE_STAT_FILLS
 
 # Column positions in the spec's order (runs such as the ci_* stats are contiguous there).
 _AT = {name: j for j, name in enumerate(ITEM_FILLS)}
-_CF, _ALS, _SRC, _CI_AT = _AT["cf_score"], _AT["als_rank"], _AT[f"src_{SOURCES[0]}"], _AT[_CI[0]]
+_CF, _ALS, _SRC, _CI_AT = (
+    _AT["cf_score"],
+    _AT["als_rank"],
+    _AT[f"src_{SOURCES[0]}"],
+    _AT[CUSTOMER_ITEM[0]],
+)
 _RECENT = ("ci_views_recent", "ci_carts_recent", "ci_days_since_seen", "ci_same_channel")
 _VIEWS, _CARTS, _SEEN, _SAME = (_AT[n] for n in _RECENT)
-_CC_AT = _AT[_CC[0]]  # the cc_* stats, then cc_share
+_CC_AT = _AT[CUSTOMER_CATEGORY[0]]  # the cc_* stats, then cc_share
 _IT = _AT[ITEM_STATS[0]]
 _CH_POP, _CH_SHARE = _AT["ch_pop"], _AT["ch_share"]
-_CU_AT = _AT[_CU[0]]
+_CU_AT = _AT[CUSTOMER_RFM[0]]
 _PRICE, _CHANNEL = _AT["price_ratio"], _AT["channel_code"]
 _SHARES = len(ITEM_FILLS)  # then cu_share_<channel> per channel
 
@@ -140,7 +143,7 @@ def _base(model: VersionModel, channel: str, dtype: type[np.floating[Any]]) -> F
     n = len(model.catalog.item_ids)
     base = np.zeros((n, _SHARES + len(model.catalog.channels)), dtype=dtype)
     base[:, _ALS] = 1_000.0
-    base[:, _CI_AT : _CI_AT + len(_CI)] = _STAT_FILLS
+    base[:, _CI_AT : _CI_AT + len(CUSTOMER_ITEM)] = PURCHASE_STAT_FILLS
     base[:, _SEEN] = NEVER
     for j, name in enumerate(ITEM_STATS):
         base[:, _IT + j] = model.stats[name]
@@ -177,7 +180,7 @@ def _item_history(
     for key, row in bought.by_item.items():
         k = at.get(key)
         if k is not None:
-            m[k, _CI_AT : _CI_AT + len(_CI)] = row
+            m[k, _CI_AT : _CI_AT + len(CUSTOMER_ITEM)] = row
             m[k, _SAME] = float(bought.last_channel[key] == channel)
     for key, seen in _recent_views(h).items():
         k = at.get(key)
@@ -188,8 +191,8 @@ def _item_history(
 def _category_history(bought: _PurchaseStats, model: VersionModel) -> F64:
     """(category codes + 1) x (cc_* stats, cc_share): the last row, for items without a
     category, and the rows of categories never bought hold the fills."""
-    table = np.empty((model.n_categories + 1, len(_CC) + 1))
-    table[:] = (*_STAT_FILLS, 0.0)
+    table = np.empty((model.n_categories + 1, len(CUSTOMER_CATEGORY) + 1))
+    table[:] = (*PURCHASE_STAT_FILLS, 0.0)
     for code, row in bought.by_category.items():
         table[code] = (*row, row[0] / bought.total)  # total >= 1: quantities are >= 1
     return table
@@ -224,8 +227,8 @@ def item_matrix(
     _item_history(h, bought, m, {item: k for k, item in enumerate(items.tolist())}, channel)
     m[:, _CC_AT:_IT] = _category_history(bought, model).take(model.category_code[items], axis=0)
     columns, mean_price = _customer(h, model.catalog.channels)
-    m[:, _CU_AT:_PRICE] = columns[: len(_CU)]
-    m[:, _SHARES:] = columns[len(_CU) :]
+    m[:, _CU_AT:_PRICE] = columns[: len(CUSTOMER_RFM)]
+    m[:, _SHARES:] = columns[len(CUSTOMER_RFM) :]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = model.price_raw[items] / mean_price
     m[:, _PRICE] = np.where(np.isnan(ratio), 1.0, ratio)

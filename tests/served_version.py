@@ -1,5 +1,7 @@
 """Loading a trained version into a store and the settings that serve it (shared by
-tests/service; a module of its own because `conftest` names clash across test folders)."""
+tests/service and tests/golden; a module of its own because `conftest` names clash across
+test folders, importable from every folder because tests/conftest.py puts tests/ on the
+path)."""
 
 from __future__ import annotations
 
