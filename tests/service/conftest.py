@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 from litestar.testing import TestClient
-from served_version import AS_OF_DAYS, iso, load_into, service_settings
 
 from omnioffer.service import create_service_app
+from served_version import AS_OF_DAYS, iso, load_into, service_settings
 from training.train import TrainOutcome
 
 

@@ -14,7 +14,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
-from served_version import AS_OF_DAYS, iso, load_into, service_settings
 
 from omnioffer.contracts.http import DecisionRequest
 from omnioffer.decide.eligibility import candidate_offers
@@ -22,6 +21,7 @@ from omnioffer.decide.score import offer_propensity, score_items
 from omnioffer.decide.service import DecisionService
 from omnioffer.features.candidates import similar_to
 from omnioffer.service import make_service, open_service_store
+from served_version import AS_OF_DAYS, iso, load_into, service_settings
 from training.train import TrainOutcome
 
 CHANNELS = ("web", "app", "email", "store")

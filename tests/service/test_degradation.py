@@ -15,10 +15,10 @@ import httpx
 import pytest
 from helpers import customer_with_offers, rank_of
 from litestar.testing import TestClient
-from served_version import AS_OF_DAYS, iso, load_into, service_settings
 
 from omnioffer.service import create_service_app
 from redis_server import RedisServer, require_redis_server
+from served_version import AS_OF_DAYS, iso, load_into, service_settings
 
 if TYPE_CHECKING:
     from training.train import TrainOutcome

@@ -7,11 +7,11 @@ from pathlib import Path
 import polars as pl
 from helpers import customer_with_offers, decide, post_events, rank_of
 from litestar.testing import TestClient
-from served_version import iso
 
 from omnioffer.cli.data import run_validate
 from omnioffer.jobs.export_events import export_events
 from omnioffer.store import open_store
+from served_version import iso
 
 
 def test_events_are_idempotent_by_event_id(served: tuple[TestClient, float]) -> None:

@@ -12,7 +12,6 @@ import polars as pl
 import pytest
 from helpers import post_events
 from litestar.testing import TestClient
-from served_version import iso
 
 from omnioffer.cli.data import run_validate
 from omnioffer.cli.store import run_export
@@ -20,6 +19,7 @@ from omnioffer.errors import UsageError
 from omnioffer.jobs.export_events import export_events
 from omnioffer.store import open_store
 from omnioffer.store.base import FeatureStore, StoreUnavailable
+from served_version import iso
 
 EVENTS = 8
 

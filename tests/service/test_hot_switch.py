@@ -23,13 +23,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from served_version import AS_OF_DAYS, iso
 
 from omnioffer.contracts.payloads import CATALOG, decode_catalog
 from omnioffer.jobs.materialize import materialize
 from omnioffer.registry import get_current
 from omnioffer.store import open_store
 from redis_server import free_port
+from served_version import AS_OF_DAYS, iso
 
 if TYPE_CHECKING:  # training is imported only when the fixture trains
     from training.train import TrainOutcome

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import covered_items, customer_with_offers, decide, post_events, rank_of
 from litestar.testing import TestClient
-from served_version import iso
 
+from served_version import iso
 from training.train import TrainOutcome
 
 
