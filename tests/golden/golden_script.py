@@ -3,19 +3,21 @@
 Decisions on every channel (by id, by identifier, with carts, for unknown customers),
 recommendations, similar items, feedback, and real-time events between decisions, so
 that the whole decision path and ingest run. Every ranker input and output passing
-through onnxruntime is recorded as a digest. `record_golden.py` writes the golden file from
+through onnxruntime is recorded too. `record_golden.py` writes the golden file from
 this script; `test_golden.py` replays it and compares.
 """
 
 from __future__ import annotations
 
-import hashlib
+import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 from litestar.testing import TestClient
 
@@ -23,25 +25,54 @@ from omnioffer.version.scorer import OnnxScorer
 
 HERE = Path(__file__).parent
 MODELS = HERE / "models"
-GOLDEN = HERE / "golden.json"
+GOLDEN = HERE / "golden.json"  # the answers
+CALLS = HERE / "ranker_calls.npz"  # the ranker inputs and outputs
 CHANNELS = ("web", "app", "store", "email", "sms", "call_center", "social")
 
 
+@dataclass
+class RankerCalls:
+    """Every OnnxScorer.score call, in order: ranker file, input rows, output scores."""
+
+    rankers: list[str] = field(default_factory=list)
+    inputs: list[npt.NDArray[np.float32]] = field(default_factory=list)
+    outputs: list[npt.NDArray[np.float32]] = field(default_factory=list)
+
+    def save(self, path: Path) -> None:
+        """As a compressed .npz (float32 as the rankers read them) with the recording CPU."""
+        arrays = {f"in{n}": x for n, x in enumerate(self.inputs)}
+        arrays |= {f"out{n}": y for n, y in enumerate(self.outputs)}
+        np.savez_compressed(path, rankers=np.array(self.rankers), cpu=np.array(cpu()), **arrays)
+
+    @classmethod
+    def load(cls, path: Path) -> tuple[RankerCalls, str]:
+        """The calls saved in `path`, and the CPU they were recorded on."""
+        with np.load(path) as z:
+            rankers = [str(r) for r in z["rankers"]]
+            n = range(len(rankers))
+            return cls(rankers, [z[f"in{k}"] for k in n], [z[f"out{k}"] for k in n]), str(z["cpu"])
+
+
+def cpu() -> str:
+    """This machine's CPU model: float32 BLAS and SIMD kernels, and so the last bits of
+    some ranker inputs, differ between CPU models."""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
+    return platform.processor() or platform.machine()
+
+
 @contextmanager
-def recorded_onnx() -> Iterator[list[dict[str, Any]]]:
-    """Every OnnxScorer.score call: ranker file, input shape, input and output digests."""
-    calls: list[dict[str, Any]] = []
+def recorded_onnx() -> Iterator[RankerCalls]:
+    """Record every OnnxScorer.score call while the block runs."""
+    calls = RankerCalls()
     original = OnnxScorer.score
 
     def score(self: OnnxScorer, features: Any) -> Any:
         out = original(self, features)
-        rows = np.ascontiguousarray(np.asarray(features), dtype=np.float32)
-        calls.append({
-            "ranker": self.path.name,
-            "shape": list(rows.shape),
-            "input": hashlib.sha256(rows.tobytes()).hexdigest(),
-            "output": hashlib.sha256(np.asarray(out, dtype=np.float32).tobytes()).hexdigest(),
-        })  # fmt: skip
+        calls.rankers.append(self.path.name)
+        calls.inputs.append(np.array(features, dtype=np.float32))
+        calls.outputs.append(np.array(out, dtype=np.float32))
         return out
 
     OnnxScorer.score = score  # type: ignore[method-assign]
