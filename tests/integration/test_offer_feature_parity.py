@@ -1,9 +1,12 @@
-"""Online offer features (omnioffer/features/offers.py) equal training's on the same history.
+"""What a version publishes gives the offer features training computed.
 
-Same set-up as the item parity test (the shared `both` fixture in conftest.py): the
-version's materialised records online, training's polars features offline at the same
-cutoff with the version's own factors, and the same synthetic item-ranker scores on
-both sides so `ir_max` is compared too.
+Training computes offer features with the serving code itself, replayed per group
+(training/features/offer_features.py); what it cannot share is the doorway: the
+serving history and catalog it builds from a snapshot (polars) against what a version
+writes and `materialize` loads (the shared `both` fixture in conftest.py). So online
+features from the materialised records, with the version's own factors, must equal
+training's at the same cutoff, with the same synthetic item-ranker scores on both
+sides so `ir_max` is compared too; the edge cases compare a hand-built catalog.
 """
 
 from __future__ import annotations
@@ -19,10 +22,11 @@ import scipy.sparse as sp
 from omnioffer.contracts.payloads import Catalog, Event, OfferRow, decode_batch
 from omnioffer.features.history import History
 from omnioffer.features.offers import offer_features
-from omnioffer.features.spec import ITEM_STATS, NEVER, NO_ITEM_SCORE, OFFER_FEATURES
+from omnioffer.features.spec import ITEM_STATS, NEVER, NO_ITEM_SCORE, OFFER_FEATURES, RECENT_DAYS
 from omnioffer.version.model import VersionModel
 from omnioffer.vocab import Vocabulary
-from training.features.offer_features import build_offer_features, offer_vectors
+from training.features.offer_catalog import offer_model, offer_vectors
+from training.features.offer_features import build_offer_features
 from training.features.offer_stats import response_stats
 from training.items.cf import CFModel
 from training.prep.interactions import Interactions
@@ -99,7 +103,8 @@ def _offline_rows(
                 "score": pl.Float64},
         orient="row",
     )  # fmt: skip
-    return build_offer_features(rows, snap, offers, pairs, item_scores)
+    model = offer_model(snap, offers, pairs, recent_days=RECENT_DAYS)
+    return build_offer_features(rows, snap, model, item_scores)
 
 
 def _assert_same(
@@ -213,7 +218,7 @@ def _edge_catalog(
     snap: Snapshot, offers: pl.DataFrame, pairs: pl.DataFrame, items: pl.DataFrame
 ) -> Catalog:
     """The Catalog serving_export would write, from training's own statistics."""
-    prior, of, of_ch, _, _ = response_stats(snap.hist)
+    prior, of, of_ch = response_stats(snap.hist)
     stats = {o: r for o, *r in of.collect().select("offer_id", "of_rate", "of_log_impressions")
              .iter_rows()}  # fmt: skip
     category = dict(items.select("item_id", "category").iter_rows())

@@ -20,6 +20,7 @@ import polars as pl
 from omnioffer.features.spec import OFFER_FEATURES, RESPONSES
 from training.evaluate.rankings import GROUP_KEYS, Truth, ranked_matrix, sample_groups, window_truth
 from training.evaluate.scoreboard import OFFER_METRICS, Scoreboard, score_rankings
+from training.features.offer_catalog import offer_model
 from training.features.offer_features import build_offer_features
 from training.items.scoring import CHUNK_GROUPS, Covering, item_ranker_scores
 from training.items.task import ItemTaskResult, make_snapshot
@@ -137,13 +138,15 @@ def _features(
     """Offer features for `rows`, a block of customer-channel groups at a time: the
     item-ranker scores joined to offer items grow fast with the customer base."""
     groups = rows.select(GROUP_KEYS).unique().sort(GROUP_KEYS)
+    named = rows.get_column("offer_id").unique().sort().to_list()
+    recent = items.config.candidates.recent_days
+    model = offer_model(snap, offers, pairs, recent_days=recent, also=named)
     parts = []
     for lo in range(0, groups.height, CHUNK_GROUPS):
         block = groups.slice(lo, CHUNK_GROUPS)
         mine = rows.join(block, on=GROUP_KEYS)
         scores = item_ranker_scores(block, snap, items, Covering(mine, pairs))  # ir_max reads
-        recent = items.config.candidates.recent_days
-        parts.append(build_offer_features(mine, snap, offers, pairs, scores, recent_days=recent))
+        parts.append(build_offer_features(mine, snap, model, scores))
     return pl.concat(parts).sort(ROW_KEYS)
 
 

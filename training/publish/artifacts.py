@@ -17,7 +17,7 @@ import polars as pl
 from omnioffer.contracts.artifact import Manifest, RankerEntry, TrainingWindow, utc_now_iso
 from omnioffer.vocab import Vocabulary
 from training.evaluate.scoreboard import Scoreboard
-from training.features.offer_features import offer_vectors
+from training.features.offer_catalog import offer_vectors
 from training.items.task import ItemTaskResult
 from training.offers.task import OfferTaskResult
 from training.prep.split import TimeSplit

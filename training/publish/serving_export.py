@@ -19,10 +19,10 @@ import polars as pl
 
 from omnioffer.contracts import serving as sf
 from omnioffer.contracts.load import Dataset
-from omnioffer.features.spec import BROWSE
 from omnioffer.identity import IdentityMap
 from training.features.history import channel_item_popularity, item_stats
 from training.features.offer_stats import response_stats
+from training.features.serving_history import history
 from training.items.candidates import CandidateConfig
 from training.items.popularity import popular_items, popular_items_by_channel
 
@@ -75,25 +75,6 @@ def write_serving(staging: Path, inputs: ServingInputs, cutoff: datetime) -> Non
     (out / sf.META).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
 
 
-def history(hist: pl.LazyFrame, cutoff: datetime, recent_days: int) -> pl.LazyFrame:
-    """The compact per-customer event history online features are computed from, in time
-    order (as the resolved events are). Not sorted by customer here, so it can be
-    streamed: the reader (`customer_batches`) groups it with a stable sort."""
-    recent = pl.col("event_type").is_in(BROWSE) & (
-        pl.col("timestamp") >= cutoff - timedelta(days=recent_days)
-    )
-    return hist.filter(pl.col("event_type").is_in(sf.HISTORY_TYPES) | recent).select(
-        "customer_key",
-        (pl.col("timestamp").dt.epoch("us").cast(pl.Float64) / 1e6).alias("ts"),
-        "event_type",
-        "channel",
-        "item_id",
-        "offer_id",
-        "quantity",
-        "revenue",
-    )
-
-
 def customers(inputs: ServingInputs) -> pl.DataFrame:
     """Segment and per-channel consent of each resolved customer (canonical row wins)."""
     table = inputs.dataset.customers
@@ -113,7 +94,7 @@ def customers(inputs: ServingInputs) -> pl.DataFrame:
 
 def _write_offers(out: Path, hist: pl.LazyFrame, inputs: ServingInputs) -> float:
     """The offer table with its batch response statistics; returns the global response rate."""
-    prior, of, of_ch, _, _ = response_stats(hist)
+    prior, of, of_ch = response_stats(hist)
     pairs = inputs.offer_items
     covered = pairs.group_by("offer_id").agg(
         pl.col("item_id").sort().alias("covered_items"),

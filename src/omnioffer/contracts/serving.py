@@ -17,10 +17,11 @@ Files (parquet unless named otherwise), each written at the serving cutoff:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from omnioffer.contracts.artifact import ArtifactError
+from omnioffer.contracts.payloads import Event
 from omnioffer.features.spec import ITEM_STATS
 
 SERVING_FORMAT = 1
@@ -59,6 +60,16 @@ COLUMNS: Mapping[str, tuple[str, ...]] = {
 CANDIDATE_SETTINGS = ("n_als", "n_history", "n_recent", "recent_days", "n_related",
                       "related_seeds")  # fmt: skip
 """The candidate settings serving.json carries, so online candidates match training's."""
+
+
+def history_events(columns: Sequence[Sequence[Any]], lo: int, hi: int) -> list[Event]:
+    """Rows lo..hi of the `history` file as Events: `columns` are its COLUMNS after
+    customer_key, as lists. The one reading of a history row, for `materialize` and for
+    training, which replays each group's history through the serving features."""
+    return [
+        Event(ts, typ, ch, item, offer, int(qty or 1), rev)
+        for ts, typ, ch, item, offer, qty, rev in zip(*(c[lo:hi] for c in columns), strict=True)
+    ]
 
 
 def file_name(name: str) -> str:

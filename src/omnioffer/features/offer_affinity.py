@@ -1,7 +1,7 @@
 """The customer's affinity to each offer's categories, and the smoothed rates.
 
-As training's co_cat_share and ca_*: per offer, the best over its covered categories of
-the customer's purchase share, distinct items bought or browsed, and response rate to
+co_cat_share and ca_*: per offer, the best over its covered categories of the
+customer's purchase share, distinct items bought or browsed, and response rate to
 offers of the category (smoothed towards the prior).
 """
 
@@ -26,9 +26,9 @@ I64 = npt.NDArray[np.int64]
 
 
 def category_shares(scan: Scan, model: VersionModel) -> dict[str, float]:
-    """Share of the customer's purchased quantity per category. As in training's inner
-    join with the items table, purchases of items the version does not know are
-    dropped, while uncategorised items count in the total but match no offer."""
+    """Share of the customer's purchased quantity per category. Purchases of items the
+    version does not know are dropped, while uncategorised items count in the total
+    but match no offer."""
     known = [p for p in scan.purchases if p.item >= 0]
     total = sum(p.qty for p in known)
     qty: dict[str, float] = {}
@@ -52,8 +52,8 @@ def category_items(scan: Scan, model: VersionModel) -> dict[str, float]:
 
 def category_rates(scan: Scan, prep: Prepared, prior: float) -> dict[str, float]:
     """The customer's smoothed response rate per category of the offers they have
-    events on (training joins each offer event to every category of the offer; an
-    offer the version lacks has no categories)."""
+    events on (each offer event counts for every category of the offer; an offer the
+    version lacks has no categories)."""
     totals: dict[str, list[float]] = {}
     for offer, t in scan.offers.items():
         for cat in prep.categories.get(offer, ()):
@@ -103,7 +103,7 @@ def category_affinity(  # noqa: PLR0917 (one value per category table)
 ) -> dict[str, F64]:
     """Per offer, best over its categories: the customer's share of purchases in the
     category (co_cat_share), response rate to offers of the category (ca_rate) and log
-    share of their distinct items in it (ca_log_share), as in training."""
+    share of their distinct items in it (ca_log_share)."""
     share, count, rate = best_of_categories(
         prepared(model),
         offers,

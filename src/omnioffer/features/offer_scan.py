@@ -24,12 +24,12 @@ from omnioffer.features.spec import (
 )
 
 F64 = npt.NDArray[np.float64]
-_RECENT_US = RECENT_IMPRESSION_DAYS * DAY_S * US  # training: timestamp >= cutoff - 7 d
+_RECENT_US = RECENT_IMPRESSION_DAYS * DAY_S * US  # timestamp >= now - 7 d
 
 
 class Tally:
-    """One offer's events for this customer (like training's `_offer_events`, a purchase
-    that carries the offer id counts here too, though as neither impression nor response).
+    """One offer's events for this customer (a purchase that carries the offer id
+    counts here too, though as neither impression nor response).
     The class attributes are the starting counts (cheaper than an __init__ per offer)."""
 
     impr: float = 0.0

@@ -1,11 +1,10 @@
-"""Offer-ranker features for one customer, one channel and its eligible offers, online.
+"""Offer-ranker features for one customer, one channel and its eligible offers.
 
-Computes, per request, the features features/spec.py defines (names, order, fills,
-windows, smoothing) that training/features/offer_features.py computes over training's
-groups; a parity test compares the two on the same history: the offer ranker was
-trained on those values, so any drift here silently degrades its ranking. Per-offer batch statistics
-(response rates, item counts) come precomputed in the Catalog; everything about the
-customer is computed from their History.
+The one computation of the features features/spec.py defines for the offer ranker:
+per request online, and in training, which replays each training group's history
+through it (training/features/offer_features.py) with the snapshot's serving model.
+Per-offer batch statistics (response rates, item counts) come precomputed in the
+Catalog; everything about the customer is computed from their History.
 
 This is the largest Python stage of a decision, run on a few dozen events and a few
 hundred offers, so the per-call work avoids many small numpy calls on tiny arrays: one
@@ -64,7 +63,7 @@ class ScoredItems(NamedTuple):
 def _customer(scan: Scan, model: VersionModel, prep: Prepared, channel: str) -> list[float]:
     """The SCALARS: smoothed response rates (overall, on this channel), the purchases'
     channel mix, impressions in the last 7 days, discount lift, channel code. Without
-    offer events or purchases they equal training's fills (log1p(0) = 0, a rate of 0 of 0
+    offer events or purchases they equal the spec's fills (log1p(0) = 0, a rate of 0 of 0
     is the prior, a share of no purchases is 0)."""
     prior = model.catalog.prior
     impr = resp = impr_here = resp_here = impr_7d = 0.0
@@ -89,7 +88,7 @@ def _customer(scan: Scan, model: VersionModel, prep: Prepared, channel: str) -> 
 
 def _discount_lift(scan: Scan, prep: Prepared, prior: float) -> float:
     """Deep-discount minus shallow-discount response rate, both smoothed to the prior;
-    0 without offer events, the same as training's fill. An offer the version lacks
+    0 without offer events, the spec's fill. An offer the version lacks
     has no depth: neither group."""
     deep, shallow = [0.0, 0.0], [0.0, 0.0]  # (responses, impressions)
     for offer, t in scan.offers.items():
@@ -109,7 +108,7 @@ def _per_offer(scan: Scan, model: VersionModel, prep: Prepared, channel: str, of
     - fatigue: impressions in the last 14 days (0 once answered in that window),
       dismissals and impressions ever, days since last shown;
     - covered purchases: quantity bought of the offer's covered items, days since the
-      last (an item listed twice by an offer counts twice, as in training's join)."""
+      last (an item listed twice by an offer counts twice)."""
     out = prep.per_offer.get(channel, prep.per_offer_default).take(offers, axis=1)
     if not scan.offers and not scan.purchases:
         return out
@@ -174,8 +173,8 @@ def _ir_max(
     item_scores: Mapping[str, float] | ScoredItems | None,
     offers: I64,
 ) -> F64:
-    """Best item-ranker score among the offer's items; NaN scores are skipped as polars'
-    max skips them (fmax), and an offer with no scored item gets training's fill."""
+    """Best item-ranker score among the offer's items; NaN scores are skipped (fmax),
+    and an offer with no scored item gets the spec's fill (NO_ITEM_SCORE)."""
     by_item = prep.unscored.copy()
     if isinstance(item_scores, ScoredItems):
         if item_scores.items.size == 0:

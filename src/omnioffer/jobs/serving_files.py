@@ -130,15 +130,13 @@ def customer_batches(
         ids = everyone[lo : lo + chunk]
         stop = max((ends[c] for c in ids if c in ends), default=done)
         part = hist.slice(done, stop - done)
-        cols = [part.get_column(c).to_list() for c in part.columns[1:]]
+        cols = [part.get_column(c).to_list() for c in sf.COLUMNS[sf.HISTORY][1:]]
         rows, at = [], 0  # `at`: where the next customer's events begin in `cols`
         for cid in ids:
             events: list[Event] = []
             if cid in ends:  # a customer with history: the next run of rows is theirs
                 end = ends[cid] - done
-                events = [Event(ts, typ, ch, item, offer, int(qty or 1), rev)
-                          for ts, typ, ch, item, offer, qty, rev in zip(
-                              *(c[at:end] for c in cols), strict=True)]  # fmt: skip
+                events = sf.history_events(cols, at, end)
                 at = end
             rows.append((cid, encode_batch(_batch(profile.get(cid, {}), consent_cols,
                                                   factors, row_of.get(cid), events))))  # fmt: skip
