@@ -42,14 +42,12 @@ from omnioffer.errors import UsageError
 
 __all__ = [
     "CURRENT_NAME",
-    "PRIMARY_METRICS",
     "ArtifactError",
     "LoadedVersion",
-    "VersionInfo",
     "get_current",
-    "list_versions",
     "load_version",
     "make_version_name",
+    "read_manifest",
     "set_current",
     "sha256_file",
     "verify_version",
@@ -57,9 +55,6 @@ __all__ = [
 ]
 
 CURRENT_NAME = "current"
-# The headline number per task that `list_versions` shows for the served model.
-PRIMARY_METRICS: dict[str, str] = {"items": "ndcg@10", "offers": "ndcg@5"}
-PRIMARY_MODEL = "ranker"
 _CHUNK = 1 << 20
 
 
@@ -77,17 +72,6 @@ class LoadedVersion:
         if relative not in self.manifest.files:
             raise ArtifactError(f"{self.name}: {relative} is not part of this version")
         return self.path / relative
-
-
-@dataclass(frozen=True)
-class VersionInfo:
-    """One row of `list_versions`; `problem` is set when the manifest cannot be read."""
-
-    name: str
-    created_at: str | None
-    current: bool
-    primary: dict[str, float]
-    problem: str | None = None
 
 
 def sha256_file(path: Path) -> str:
@@ -147,7 +131,8 @@ def write_version(
     return final
 
 
-def _read_manifest(root: Path, version: str) -> Manifest:
+def read_manifest(root: Path, version: str) -> Manifest:
+    """The manifest of the version directory `root`, parsed (its files not checked)."""
     path = root / MANIFEST_NAME
     if not root.is_dir():
         raise ArtifactError(f"model version {version} not found in {root.parent}")
@@ -207,7 +192,7 @@ def verify_version(models_dir: Path, version: str | None = None) -> Manifest:
     """Check a version's manifest and every checksum without loading arrays."""
     name = _resolve(models_dir, version)
     root = models_dir / name
-    manifest = _read_manifest(root, name)
+    manifest = read_manifest(root, name)
     _check_file_set(root, name, manifest)
     for rel, expected in manifest.files.items():
         _check_digest(name, rel, sha256_file(root / rel), expected)
@@ -225,7 +210,7 @@ def load_version(
     """
     name = _resolve(models_dir, version)
     root = models_dir / name
-    manifest = _read_manifest(root, name)
+    manifest = read_manifest(root, name)
     _check_file_set(root, name, manifest)
     arrays: dict[str, npt.NDArray[np.generic]] = {}
     for rel, expected in sorted(manifest.files.items()):
@@ -269,36 +254,3 @@ def set_current(models_dir: Path, version: str, *, verify: bool = True) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-
-
-def _primary(manifest: Manifest) -> dict[str, float]:
-    model_metrics = {t: m.get(PRIMARY_MODEL, {}) for t, m in manifest.metrics.items()}
-    return {
-        f"{task}/{metric}": model_metrics[task][metric]
-        for task, metric in PRIMARY_METRICS.items()
-        if metric in model_metrics.get(task, {})
-    }
-
-
-def list_versions(models_dir: Path) -> list[VersionInfo]:
-    """Every version directory, oldest first (names sort by time), manifests not verified.
-
-    A directory whose manifest cannot be read is listed with `problem` set, so a
-    broken version is visible rather than silently skipped.
-    """
-    if not models_dir.is_dir():
-        return []
-    current = get_current(models_dir)
-    infos: list[VersionInfo] = []
-    for entry in sorted(models_dir.iterdir()):
-        if not entry.is_dir() or entry.name.startswith("."):
-            continue
-        try:
-            manifest = _read_manifest(entry, entry.name)
-        except ArtifactError as exc:
-            infos.append(VersionInfo(entry.name, None, entry.name == current, {}, str(exc)))
-            continue
-        infos.append(
-            VersionInfo(entry.name, manifest.created_at, entry.name == current, _primary(manifest))
-        )
-    return infos

@@ -126,7 +126,7 @@ def run_train(
 
 
 def run_versions(models_dir: Path, out: TextIO = sys.stdout) -> int:
-    from omnioffer.registry import list_versions
+    from omnioffer.registry_list import list_versions
 
     if not models_dir.is_dir():
         raise UsageError(f"{models_dir} is not a model registry folder")

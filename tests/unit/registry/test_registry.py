@@ -20,12 +20,12 @@ from omnioffer.contracts.artifact import (
 from omnioffer.errors import DataError, UsageError
 from omnioffer.registry import (
     get_current,
-    list_versions,
     load_version,
     set_current,
     sha256_file,
     write_version,
 )
+from omnioffer.registry_list import list_versions
 
 V1 = "20261122T223000Z-1a2b3c4d"
 V2 = "20261123T080000Z-1a2b3c4d"
