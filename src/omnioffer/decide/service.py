@@ -95,12 +95,14 @@ class DecisionService:
                      priority=round(r.priority, 6), reasons=r.reasons)
             for n, r in enumerate(ranked, start=1)
         ]  # fmt: skip
-        if ctx.customer_id is not None and ctx.fallback != "store_unavailable":
+        if request.dry_run:
+            pass  # a preview changes nothing: not remembered, so neither sticky nor counted
+        elif ctx.customer_id is not None and ctx.fallback != "store_unavailable":
             served = Served(channel, [o.offer_id for o in out], h.now, ctx.marker)
             await self._remember(decision_id, ctx.customer_id, served)
         return DecisionResponse(decision_id=decision_id, customer_id=ctx.customer_id,
                                 channel=channel, model_version=model.name, offers=out,
-                                fallback=ctx.fallback)  # fmt: skip
+                                fallback=ctx.fallback, dry_run=request.dry_run)  # fmt: skip
 
     @staticmethod
     def _propensity(ctx: Context, offers: list[int], channel: str) -> F32:
