@@ -50,6 +50,7 @@ __all__ = [
     "read_manifest",
     "set_current",
     "sha256_file",
+    "unset_current",
     "verify_version",
     "write_version",
 ]
@@ -234,6 +235,11 @@ def get_current(models_dir: Path) -> str | None:
     if not name:
         return None
     return check_version_name(name)
+
+
+def unset_current(models_dir: Path) -> None:
+    """Remove `models/current`: no version is current (undoes a first activation)."""
+    (models_dir / CURRENT_NAME).unlink(missing_ok=True)
 
 
 def set_current(models_dir: Path, version: str, *, verify: bool = True) -> None:

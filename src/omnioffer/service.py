@@ -25,16 +25,24 @@ from omnioffer.store.base import FeatureStore
 from omnioffer.version.holder import ModelHolder
 
 
-def make_clock(as_of: str | None) -> Callable[[], float]:
-    """The wall clock, or a frozen replay instant (ISO 8601, naive = UTC)."""
+def make_clock(
+    as_of: str | None, *, moving: bool = True, ticker: Callable[[], float] | None = None
+) -> Callable[[], float]:
+    """The wall clock, or a replay clock (ISO 8601, naive = UTC) that starts at `as_of`
+    now and advances with wall time (`moving`, as `ticker`, default time.monotonic,
+    advances), or stays at `as_of`."""
     if as_of is None:
         return time.time
     try:
         parsed = datetime.fromisoformat(as_of)
     except ValueError:
         raise UsageError(f"as_of: not an ISO 8601 timestamp: {as_of!r}") from None
-    frozen = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
-    return lambda: frozen
+    start = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
+    if not moving:
+        return lambda: start
+    tick = time.monotonic if ticker is None else ticker
+    began = tick()
+    return lambda: start + (tick() - began)
 
 
 def open_service_store(settings: Settings) -> FeatureStore:
@@ -51,7 +59,7 @@ def make_service(settings: Settings, store: FeatureStore) -> DecisionService:
         holder,
         channels=settings.channels,
         policy=load_policy(settings.policy),
-        clock=make_clock(settings.as_of),
+        clock=make_clock(settings.as_of, moving=settings.replay_clock == "moving"),
         store_timeout_s=settings.store_timeout_s,
     )
 

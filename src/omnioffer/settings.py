@@ -49,8 +49,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1_024)] = 2_000_000
     log_level: LogLevel = "info"
     # Replay clock: serve as if it were this instant (ISO 8601), e.g. to demo or
-    # backtest on historical data; None = the wall clock.
+    # backtest on historical data; None = the wall clock. "moving": it starts at
+    # as_of when the worker starts and advances with wall time (sticky_minutes and
+    # every window expire as they would live); "frozen": it stays at as_of (for
+    # reproducible runs; stickiness then ends only by sticky_min_share or an event).
     as_of: NonEmpty | None = None
+    replay_clock: Literal["moving", "frozen"] = "moving"
     policy: dict[str, Any] = {}
 
 

@@ -156,6 +156,22 @@ def test_offer_counters(store: FeatureStore, aio: asyncio.Runner) -> None:
     assert aio.run(store.offer_counters([])) == {}
 
 
+def test_served_counters_add_up_beside_the_event_counters(
+    store: FeatureStore, aio: asyncio.Runner
+) -> None:
+    aio.run(store.ingest([ev("e1", "c1", counter=("o1", "impressions"))]))
+    aio.run(store.count_served(["o1", "o2"]))
+    aio.run(store.count_served(["o1"]))
+    aio.run(store.count_served([]))
+    assert aio.run(store.offer_counters(["o1", "o2", "o3"])) == {
+        "o1": {"impressions": 1, "served": 2},
+        "o2": {"served": 1},
+        "o3": {},
+    }
+    with pytest.raises(StoreError):
+        aio.run(store.count_served(["o{1}"]))
+
+
 def test_decisions(store: FeatureStore, aio: asyncio.Runner) -> None:
     aio.run(store.remember_decision("d1", "c1", b"offers: o1, o2"))
     assert aio.run(store.recall_decision("d1")) == ("c1", b"offers: o1, o2")

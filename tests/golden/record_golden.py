@@ -1,6 +1,6 @@
 """Re-record the golden version and its answers (run only on purpose, then review the diff).
 
-    .venv/bin/python tests/golden/record_golden.py [--calls-only]
+    .venv/bin/python tests/golden/record_golden.py [--keep-version | --calls-only]
 
 Generates a small retailer with the project's generator, trains a version with the
 current code, copies it to tests/golden/models/, replays golden_script against it and
@@ -8,9 +8,10 @@ writes golden.json (the answers) and ranker_calls.npz (every ranker input and ou
 with the CPU they were recorded on). The golden test then pins the serving path to
 them: a refactor that changes a decision, a recommendation or a ranker input fails it.
 
---calls-only keeps the committed version and answers and re-records the ranker calls
-alone, after checking that the answers are still the recorded ones: for recording on
-another CPU model, whose float32 kernels differ in the last bits.
+--keep-version keeps the committed version and re-records the answers and calls: for a
+deliberate change of serving behaviour (say why in the commit). --calls-only also
+keeps the answers, refusing if they changed, and re-records the ranker calls alone:
+for recording on another CPU model, whose float32 kernels differ in the last bits.
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ def _train(root: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep-version", action="store_true")
     parser.add_argument("--calls-only", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        if not args.calls_only:
+        if not (args.calls_only or args.keep_version):
             _train(root)
         with golden_client(root) as (client, now), recorded_onnx() as calls:
             answers = run_script(client, now)

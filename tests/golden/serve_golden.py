@@ -19,5 +19,7 @@ def golden_client(tmp: Path) -> Iterator[tuple[TestClient, float]]:
     """(client, now): the real app over the golden version, one day after its cutoff."""
     url = f"sqlite:///{tmp / 'golden.sqlite'}"
     now = load_into(url, MODELS) + timedelta(days=1).total_seconds()
-    with TestClient(create_service_app(service_settings(url, MODELS, as_of=iso(now)))) as client:
+    with TestClient(
+        create_service_app(service_settings(url, MODELS, as_of=iso(now), replay_clock="frozen"))
+    ) as client:
         yield client, now

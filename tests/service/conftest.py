@@ -27,6 +27,6 @@ def served(
     models, _ = trained
     cutoff = load_into(embedded_url, models)
     now = cutoff + timedelta(days=AS_OF_DAYS).total_seconds()
-    settings = service_settings(embedded_url, models, as_of=iso(now))
+    settings = service_settings(embedded_url, models, as_of=iso(now), replay_clock="frozen")
     with TestClient(create_service_app(settings)) as client:
         yield client, now

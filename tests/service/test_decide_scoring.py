@@ -64,7 +64,7 @@ def test_scoring_only_the_covered_items_changes_no_propensity(
     url = f"sqlite:///{tmp_path / 'store.sqlite'}"
     cutoff = load_into(url, models)
     now = cutoff + timedelta(days=AS_OF_DAYS).total_seconds()
-    settings = service_settings(url, models, as_of=iso(now))
+    settings = service_settings(url, models, as_of=iso(now), replay_clock="frozen")
     service = make_service(settings, open_service_store(settings))
     version = next(p for p in models.iterdir() if p.is_dir() and (p / "serving").is_dir())
     customers = sorted(np.load(version / "vocab" / "customers.npy").astype(str).tolist())

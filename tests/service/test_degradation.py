@@ -74,7 +74,9 @@ def redis_app(trained: tuple[Path, TrainOutcome], redis: RedisServer) -> Iterato
     models, _ = trained
     cutoff = load_into(redis.url, models)
     now = cutoff + timedelta(days=AS_OF_DAYS).total_seconds()
-    settings = service_settings(redis.url, models, as_of=iso(now), store_timeout_s=STORE_TIMEOUT_S)
+    settings = service_settings(
+        redis.url, models, as_of=iso(now), replay_clock="frozen", store_timeout_s=STORE_TIMEOUT_S
+    )
     with TestClient(create_service_app(settings)) as client:
         yield RedisApp(client, redis, models, now)
 

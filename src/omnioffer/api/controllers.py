@@ -106,7 +106,8 @@ class DecisionController(Controller):
     ) -> DecisionResponse:
         with _store_errors(services.metrics, "decide"):
             response = await services.decider.decide(data)
-        services.metrics.count_decision(response.channel, response.fallback)
+        if not response.dry_run:
+            services.metrics.count_decision(response.channel, response.fallback)
         return response
 
     @post(

@@ -3,6 +3,8 @@
 generate a synthetic retailer -> validate it -> resolve identities -> train,
 evaluate and register a model version -> materialize it into the embedded store ->
 serve it, ask for one real decision over HTTP and print ready-to-paste curl commands.
+A re-run reuses the data, the version and the store, ingested events included
+(cli/demo_data.py); --fresh starts over.
 
 `training`, the service stack and the networking modules are imported where they
 are used, so building the argument table stays cheap.
@@ -20,9 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from omnioffer.cli.args import Subparsers, positive_int
-from omnioffer.cli.data import run_identities, run_validate
-from omnioffer.cli.models import run_train
-from omnioffer.contracts.schema import DEFAULT_CHANNELS
+from omnioffer.cli.demo_data import DemoStageError, prepare_demo
 
 if TYPE_CHECKING:
     import subprocess
@@ -38,6 +38,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         models=args.models,
         port=args.port,
         keep_serving=not args.exit_after_decision,
+        fresh=args.fresh,
     )
 
 
@@ -49,34 +50,14 @@ def run_demo(
     models: Path = Path("models"),
     port: int = 8000,
     keep_serving: bool = True,
+    fresh: bool = False,
 ) -> int:
-    """Run every stage that exists; stop at the first one that fails."""
-    from training.simulate.generate import generate
-
-    print(f"== 1/5 generate {customers:,} customers (seed {seed}) into {out}", flush=True)
-    print(generate(out, customers=customers, seed=seed).describe())
-    data = out / "data"
-    print(f"\n== 2/5 validate {data}", flush=True)
-    if (code := run_validate(data)) != 0:
-        return code
-    print(f"\n== 3/5 resolve identities of {data}", flush=True)
-    if (code := run_identities(data, out=out / "identity_merges.csv")) != 0:
-        return code
-    print(f"\n== 4/5 train and evaluate into {models}/", flush=True)
-    code = run_train(
-        data,
-        models,
-        until=None,
-        test_days=28,
-        config=None,
-        force=False,
-        channels=DEFAULT_CHANNELS,
-        truth=None,
-        progress=True,
-    )
-    if code != 0:
-        return code
-    print(f"\nmodel card: {models}/<current version>/card.md")
+    """Run every stage, reusing what an earlier run left (cli/demo_data.py); stop at
+    the first one that fails."""
+    try:
+        prepare_demo(out, customers=customers, seed=seed, models=models, fresh=fresh)
+    except DemoStageError as failed:
+        return failed.code
     print("\n== 5/5 materialize into the embedded store and serve", flush=True)
     return serve_demo(models, out, port=port, keep_serving=keep_serving)
 
@@ -202,5 +183,10 @@ def add_demo(sub: Subparsers) -> None:
         "--exit-after-decision",
         action="store_true",
         help="stop the service after the first decision instead of serving until Ctrl-C",
+    )
+    p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="regenerate, retrain and start a new store (a re-run otherwise keeps them)",
     )
     p.set_defaults(handler=cmd_demo)

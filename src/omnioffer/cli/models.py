@@ -48,15 +48,26 @@ def cmd_versions(args: argparse.Namespace) -> int:
 
 
 def cmd_activate(args: argparse.Namespace) -> int:
-    """Registry first (it verifies checksums), then the store, so both name one version."""
-    from omnioffer.cli.store import activate_in_store, configured_store
+    """Registry and store switch together, or neither does (jobs/activate.py)."""
+    import asyncio
 
-    code = run_activate(args.models, args.version)
+    from omnioffer.cli.store import configured_store
+    from omnioffer.jobs.activate import activate
+
     store = configured_store(args.store, must_exist=args.store is None)
+
+    async def go() -> str | None:
+        try:
+            return await activate(args.models, args.version, store)
+        finally:
+            if store is not None:
+                await store.close()
+
+    previous = asyncio.run(go())
+    print(f"current model version: {args.version} (was {previous or 'none'})")
     if store is not None:
-        activate_in_store(store, args.version)
         print(f"feature store now serves {args.version}")
-    return code
+    return 0
 
 
 def parse_until(text: str | None) -> datetime | None:
@@ -139,15 +150,6 @@ def run_versions(models_dir: Path, out: TextIO = sys.stdout) -> int:
         primary = "  ".join(f"{k} {v:.4f}" for k, v in sorted(info.primary.items()))
         problem = f"  BROKEN: {info.problem}" if info.problem else ""
         print(f"{mark} {info.name}  {info.created_at}  {primary}{problem}", file=out)
-    return 0
-
-
-def run_activate(models_dir: Path, version: str, out: TextIO = sys.stdout) -> int:
-    from omnioffer.registry import get_current, set_current
-
-    previous = get_current(models_dir)
-    set_current(models_dir, version)
-    print(f"current model version: {version} (was {previous or 'none'})", file=out)
     return 0
 
 

@@ -23,6 +23,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "store_url": args.store,
         "models_dir": str(args.models) if args.models else None,
         "as_of": args.as_of,
+        "replay_clock": args.replay_clock,
         "channels": args.channels_flag,
     }
     settings = load_settings(args.config, overrides=overrides)
@@ -37,6 +38,10 @@ def add_serve(sub: Subparsers) -> None:
     p.add_argument("--workers", type=int, default=None, help="default 1 (env OMNIOFFER_WORKERS)")
     p.add_argument("--models", type=Path, default=None, help="default models/")
     p.add_argument("--as-of", default=None, help="replay clock (ISO 8601); default: wall clock")
+    p.add_argument(
+        "--replay-clock", choices=("moving", "frozen"), default=None,
+        help="the --as-of clock advances with wall time (moving, the default) or stays",
+    )  # fmt: skip
     p.add_argument(
         "--config", type=Path, default=None, help="TOML settings file (env OMNIOFFER_CONFIG)"
     )

@@ -66,18 +66,6 @@ def print_store_versions(store: FeatureStore, out: TextIO = sys.stdout) -> None:
         print(f"{mark} store {v.name}  {v.state}  {v.customers} customers", file=out)
 
 
-def activate_in_store(store: FeatureStore, version: str) -> None:
-    import asyncio
-
-    async def go() -> None:
-        try:
-            await store.activate(version)
-        finally:
-            await store.close()
-
-    asyncio.run(go())
-
-
 def run_materialize(
     store: FeatureStore, models_dir: Path, version: str | None, out: TextIO = sys.stdout
 ) -> int:

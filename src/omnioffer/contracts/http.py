@@ -54,6 +54,7 @@ class DecisionRequest(Who, kw_only=True):
     k: Annotated[int, msgspec.Meta(ge=1, le=50)] = 5
     placement: Name | None = None
     context: DecisionContext | None = None
+    dry_run: bool = False  # a preview: nothing stored, nothing counted
 
 
 class OfferOut(msgspec.Struct, kw_only=True):
@@ -66,13 +67,14 @@ class OfferOut(msgspec.Struct, kw_only=True):
     reasons: list[str]
 
 
-class DecisionResponse(msgspec.Struct, kw_only=True):
+class DecisionResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     decision_id: str
     customer_id: str | None
     channel: str
     model_version: str | None
     offers: list[OfferOut]
     fallback: str | None
+    dry_run: bool = False  # only in a preview's answer (true): not recorded, not counted
 
 
 class RecommendationRequest(Who, kw_only=True):

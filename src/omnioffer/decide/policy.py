@@ -34,6 +34,13 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     consent_channels: tuple[str, ...] = ("email", "sms")
     # one conversation: keep the previous top offer across channels if nothing happened
     sticky_minutes: Days = 30.0
+    # ... unless its priority here is below this share of the best offer's: one
+    # conversation, but never against a clearly better offer
+    sticky_min_share: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.5
+    # volume: offer id -> the most decisions (every worker, channel and rank) that may
+    # serve it; counted in the store and read every budget_refresh_s (decide/budget.py)
+    offer_budgets: dict[str, Annotated[int, msgspec.Meta(ge=0)]] = {}
+    budget_refresh_s: Annotated[float, msgspec.Meta(ge=0, le=3_600)] = 1.0
     # diversity
     max_per_category: Annotated[int, msgspec.Meta(ge=1)] = 2
 

@@ -1,7 +1,7 @@
 """The decision service: the named stages of the decision path, wired to the store.
 
 Each stage is a module of decide/ named for it: resolve (identity and the one fetch)
--> eligibility (+ contact) -> score (ONNX propensity) -> arbitrate -> stickiness ->
+-> eligibility (+ contact, budget) -> score (ONNX propensity) -> arbitrate -> stickiness ->
 diversity -> explain, with fallback for unknown customers and ingest for writes. The
 stages know no HTTP: they take and return the contract structs of contracts/http.py
 and raise omnioffer.errors; api/ maps both to HTTP. Any store
@@ -36,6 +36,7 @@ from omnioffer.contracts.http import (
 )
 from omnioffer.decide import fallback
 from omnioffer.decide.arbitrate import arbitrate
+from omnioffer.decide.budget import Budgets
 from omnioffer.decide.diversity import diverse
 from omnioffer.decide.eligibility import candidate_offers
 from omnioffer.decide.explain import explain
@@ -68,6 +69,7 @@ class DecisionService:
         self.store, self.holder, self.channels = store, holder, tuple(channels)
         self.policy, self.clock, self.timeout = policy, clock, store_timeout_s
         self.resolver = Resolver(store, holder, clock=clock, store_timeout_s=store_timeout_s)
+        self.budgets = Budgets(store, policy, timeout_s=store_timeout_s)
 
     # --- endpoints -------------------------------------------------------------
     async def decide(self, request: DecisionRequest) -> DecisionResponse:
@@ -75,6 +77,9 @@ class DecisionService:
         ctx = await self.resolver.context(request)
         model, h = ctx.model, ctx.history
         offers, _ = candidate_offers(model.data, h, channel, ctx.who, self.policy)
+        if spent := await self.budgets.spent():
+            catalog = model.data.catalog.offers
+            offers = [k for k in offers if catalog[k].offer_id not in spent]
         if ctx.fallback is None:
             basis = "model"
             propensity = self._propensity(ctx, offers, channel)
@@ -95,12 +100,15 @@ class DecisionService:
                      priority=round(r.priority, 6), reasons=r.reasons)
             for n, r in enumerate(ranked, start=1)
         ]  # fmt: skip
-        if ctx.customer_id is not None and ctx.fallback != "store_unavailable":
-            served = Served(channel, [o.offer_id for o in out], h.now, ctx.marker)
-            await self._remember(decision_id, ctx.customer_id, served)
+        if not request.dry_run:  # a preview changes nothing: neither sticky nor counted
+            down = ctx.fallback == "store_unavailable"  # count it here only, at no wait
+            await self.budgets.served((o.offer_id for o in out), share=not down)
+            if ctx.customer_id is not None and ctx.fallback != "store_unavailable":
+                served = Served(channel, [o.offer_id for o in out], h.now, ctx.marker)
+                await self._remember(decision_id, ctx.customer_id, served)
         return DecisionResponse(decision_id=decision_id, customer_id=ctx.customer_id,
                                 channel=channel, model_version=model.name, offers=out,
-                                fallback=ctx.fallback)  # fmt: skip
+                                fallback=ctx.fallback, dry_run=request.dry_run)  # fmt: skip
 
     @staticmethod
     def _propensity(ctx: Context, offers: list[int], channel: str) -> F32:

@@ -3,8 +3,9 @@
 Each served decision is remembered with a marker of the customer's real-time events
 at that moment. If the next decision, on any channel, finds the same marker (nothing
 new happened since) within `sticky_minutes`, and the previous top offer is still
-allowed here, it stays on top, so web and app do not contradict each other just
-because their channel features differ.
+allowed here with at least `sticky_min_share` of the best offer's priority, it stays
+on top, so web and app do not contradict each other just because their channel
+features differ.
 """
 
 from __future__ import annotations
@@ -56,5 +57,7 @@ def keep_top(
     if not at:  # None: not allowed here any more; 0: already on top
         return ranked
     held = ranked[at]
+    if held.priority < policy.sticky_min_share * ranked[0].priority:
+        return ranked  # a clearly better offer wins over the conversation
     why = [*held.reasons, f"also your top offer on {last.channel}"]
     return [replace(held, reasons=why), *ranked[:at], *ranked[at + 1 :]]

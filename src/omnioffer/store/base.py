@@ -23,6 +23,9 @@ from omnioffer.errors import OmniofferError
 VersionState = Literal["loading", "ready"]
 
 
+SERVED = "served"  # the counter of decisions that served an offer (count_served)
+
+
 class StoreError(OmniofferError):
     """The store was used wrongly (unknown version, dropping the active one)."""
 
@@ -179,6 +182,10 @@ class FeatureStore(Protocol):
 
     async def offer_counters(self, offer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
         """Counters per requested offer id (field -> count); {} for an offer never counted."""
+
+    async def count_served(self, offer_ids: Sequence[str]) -> None:
+        """Add 1 to each offer's "served" counter (offer_counters reads it): one more
+        decision served it. Shared by every worker, for the per-offer budgets."""
 
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
         """Keep a served decision for limits.decision_ttl_s, so feedback can find it; it

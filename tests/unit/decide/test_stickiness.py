@@ -124,3 +124,26 @@ def test_decode_served_tolerates_garbage(payload: bytes) -> None:
 
 def test_decode_served_none() -> None:
     assert decode_served(None) is None
+
+
+def scored(*pairs: tuple[str, float]) -> list[Ranked]:
+    return [Ranked(offer(o), 0.5, 1.0, p, [f"why {o}"]) for o, p in pairs]
+
+
+@pytest.mark.parametrize(
+    ("held_priority", "held"),
+    [(0.5, True), (0.4999, False), (0.05, False)],  # the best offer here has priority 1.0
+)
+def test_a_clearly_better_offer_wins_over_the_conversation(
+    held_priority: float, held: bool
+) -> None:
+    last = Served("app", ["b"], NOW - 60, "m1")
+    rs = scored(("a", 1.0), ("b", held_priority))
+    out = ids(keep_top(rs, last, "m1", NOW, Policy(sticky_min_share=0.5)))
+    assert out == (["b", "a"] if held else ["a", "b"])
+
+
+def test_sticky_min_share_zero_always_holds() -> None:
+    last = Served("app", ["b"], NOW - 60, "m1")
+    rs = scored(("a", 1.0), ("b", 0.0001))
+    assert ids(keep_top(rs, last, "m1", NOW, Policy(sticky_min_share=0.0))) == ["b", "a"]

@@ -18,6 +18,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from omnioffer.store.base import (
+    SERVED,
     CustomerRecord,
     IngestResult,
     StoredEvent,
@@ -266,6 +267,13 @@ class RedisStore:
             offer_id: {k.decode(): int(v) for k, v in row.items()}
             for offer_id, row in zip(offer_ids, rows, strict=True)
         }
+
+    async def count_served(self, offer_ids: Sequence[str]) -> None:
+        if not offer_ids:
+            return
+        commands = [("HINCRBY", keys.counters(o), SERVED, 1) for o in offer_ids]
+        async with self._guard("count_served"):  # one hash per offer: no MULTI on a cluster
+            await self._round_trip(*commands)
 
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
         key, ttl = keys.decision(decision_id), self.limits.decision_ttl_s

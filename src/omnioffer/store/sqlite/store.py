@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from omnioffer.store.base import (
+    SERVED,
     CustomerRecord,
     IngestResult,
     StoredEvent,
@@ -258,6 +259,17 @@ class EmbeddedStore:
             )
             out[offer_id] = {str(f): int(v) for f, v in rows}
         return out
+
+    async def count_served(self, offer_ids: Sequence[str]) -> None:
+        rows = [(check_id(o, "offer id"), SERVED) for o in offer_ids]
+        if not rows:
+            return
+        with self._write("count_served") as conn:
+            conn.executemany(
+                "INSERT INTO counters VALUES (?, ?, 1) "
+                "ON CONFLICT(offer_id, field) DO UPDATE SET value = value + 1",
+                rows,
+            )
 
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
         row = (
