@@ -17,11 +17,12 @@ from litestar import Litestar
 
 from omnioffer.api.app import create_app
 from omnioffer.decide.policy import load_policy
+from omnioffer.decide.resolve import not_materialized
 from omnioffer.decide.service import DecisionService
 from omnioffer.errors import UsageError
 from omnioffer.settings import Settings, load_settings
-from omnioffer.store import StoreOptions, open_store
-from omnioffer.store.base import FeatureStore
+from omnioffer.store import StoreOptions, describe_store, open_store
+from omnioffer.store.base import FeatureStore, StoreUnavailable
 from omnioffer.version.holder import ModelHolder
 
 
@@ -35,6 +36,34 @@ def make_clock(as_of: str | None) -> Callable[[], float]:
         raise UsageError(f"as_of: not an ISO 8601 timestamp: {as_of!r}") from None
     frozen = (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
     return lambda: frozen
+
+
+def check_settings(settings: Settings) -> None:
+    """What each worker's lifespan would refuse, refused up front (UsageError naming the
+    key), so a bad `[policy]` or `as_of` is one line before uvicorn starts, not a
+    traceback from every worker."""
+    load_policy(settings.policy)
+    make_clock(settings.as_of)
+
+
+def startup_warning(settings: Settings) -> str | None:
+    """What an operator must hear before the first request: the store holds nothing to
+    serve (every decision would be a 503), or cannot be reached (degraded answers)."""
+    import asyncio
+
+    async def active() -> str | None:
+        store = open_service_store(settings)
+        try:
+            return await asyncio.wait_for(store.active_version(), settings.store_timeout_s * 8)
+        finally:
+            await store.close()
+
+    label = describe_store(settings.store_url)
+    try:
+        version = asyncio.run(active())
+    except (StoreUnavailable, TimeoutError) as exc:
+        return f"{label} is unreachable ({exc}); serving degraded answers until it is back"
+    return not_materialized(label) if version is None else None
 
 
 def open_service_store(settings: Settings) -> FeatureStore:
@@ -53,6 +82,7 @@ def make_service(settings: Settings, store: FeatureStore) -> DecisionService:
         policy=load_policy(settings.policy),
         clock=make_clock(settings.as_of),
         store_timeout_s=settings.store_timeout_s,
+        store_label=describe_store(settings.store_url),
     )
 
 

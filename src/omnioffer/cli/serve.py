@@ -7,13 +7,17 @@ service stack is imported inside the handler.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from omnioffer.cli.args import Subparsers, store_flag
+from omnioffer.errors import UsageError
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from omnioffer.server import run_server
+    from omnioffer.service import check_settings, startup_warning
     from omnioffer.settings import load_settings
 
     overrides = {
@@ -26,6 +30,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "channels": args.channels_flag,
     }
     settings = load_settings(args.config, overrides=overrides)
+    try:
+        check_settings(settings)
+    except UsageError as exc:
+        where = args.config or os.environ.get("OMNIOFFER_CONFIG")
+        raise UsageError(f"{exc} in {where}" if where else str(exc)) from exc
+    if (warning := startup_warning(settings)) is not None:
+        print(f"omnioffer serve: warning: {warning}", file=sys.stderr, flush=True)
     run_server(settings)
     return 0
 

@@ -64,10 +64,12 @@ class DecisionService:
         policy: Policy,
         clock: Callable[[], float],
         store_timeout_s: float,
+        store_label: str = "the feature store",
     ) -> None:
         self.store, self.holder, self.channels = store, holder, tuple(channels)
         self.policy, self.clock, self.timeout = policy, clock, store_timeout_s
-        self.resolver = Resolver(store, holder, clock=clock, store_timeout_s=store_timeout_s)
+        self.resolver = Resolver(store, holder, clock=clock, store_timeout_s=store_timeout_s,
+                                 store_label=store_label)  # fmt: skip
 
     # --- endpoints -------------------------------------------------------------
     async def decide(self, request: DecisionRequest) -> DecisionResponse:
