@@ -169,7 +169,10 @@ def serve_demo(models: Path, out: Path, *, port: int = 8000, keep_serving: bool 
         status, answer = _call(f"{base}/v1/decisions", body)
         print(f"\nPOST /v1/decisions {json.dumps(body)} -> {status}")
         print(json.dumps(answer, indent=2))
-        print("\nTry it yourself:")
+        if not keep_serving:  # the curls below need a server: say how to start one again
+            print("\nThe service stops now (--exit-after-decision). Serve it again with:")
+            print("  " + " ".join(["omnioffer", *cmd[3:]]))
+        print("\nTry it yourself" + ("" if keep_serving else " (once it serves)") + ":")
         print(f"  curl -s {base}/v1/decisions -H 'content-type: application/json' \\")
         print(f"    -d '{json.dumps(body)}'")
         print(f"  curl -s {base}/v1/recommendations -H 'content-type: application/json' \\")
