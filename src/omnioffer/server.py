@@ -15,10 +15,11 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 from omnioffer.api.metrics import MULTIPROC_ENV
 from omnioffer.api.nodelay import patch_uvicorn_nodelay
-from omnioffer.settings import Settings, settings_to_env
+from omnioffer.settings import CONFIG_ENV, Settings, settings_to_env
 
 APP_FACTORY = "omnioffer.service:app_from_env"
 
@@ -56,9 +57,13 @@ def _worker_environment(settings: Settings) -> Iterator[None]:
         yield
 
 
-def run_server(settings: Settings) -> None:
-    """Serve until interrupted (blocking)."""
-    with _worker_environment(settings):
+def run_server(settings: Settings, config: Path | None = None) -> None:
+    """Serve until interrupted (blocking). `config`: the settings file, handed to the
+    workers (OMNIOFFER_CONFIG) so each re-reads its [policy] when it changes."""
+    with (
+        _environment({CONFIG_ENV: str(config.resolve())} if config else {}),
+        _worker_environment(settings),
+    ):
         run_uvicorn(APP_FACTORY, host=settings.host, port=settings.port,
                     workers=settings.workers, log_level=settings.log_level)  # fmt: skip
 

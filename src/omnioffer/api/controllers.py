@@ -30,6 +30,7 @@ from omnioffer.contracts.http import (
     EventsResponse,
     FeedbackRequest,
     FeedbackResponse,
+    PolicyReloaded,
     Readiness,
     RecommendationRequest,
     RecommendationResponse,
@@ -213,4 +214,22 @@ class HealthController(Controller):
         return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
 
 
-ROUTE_HANDLERS = (DecisionController, EventController, HealthController)
+class AdminController(Controller):
+    """The operator's routes, not the channels' (so not under /v1)."""
+
+    path = "/admin"
+    tags = ("operations",)
+
+    @post(
+        "/policy/reload",
+        operation_id="reloadPolicy",
+        summary="Re-read [policy] from the settings file now; a bad one is refused",
+        status_code=200,
+        responses=_problems(422),
+    )
+    async def reload_policy(self, services: ServicesDep) -> PolicyReloaded:
+        """This worker applies it at once; the others within `model_poll_s`."""
+        return await services.decider.reload_policy()
+
+
+ROUTE_HANDLERS = (DecisionController, EventController, HealthController, AdminController)

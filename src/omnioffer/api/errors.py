@@ -33,7 +33,7 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from omnioffer.errors import InputError, NotFound
+from omnioffer.errors import InputError, NotFound, PolicyRefusedError
 from omnioffer.store.base import NothingMaterialized, StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -163,6 +163,9 @@ def _domain_problem(exc: Exception) -> tuple[Problem, dict[str, str]] | None:
         detail = f"{exc.message} (at {exc.field})"
         status = HTTP_422_UNPROCESSABLE_ENTITY
         return _problem("invalid-input", "invalid input", status, detail, errors), {}
+    if isinstance(exc, PolicyRefusedError):
+        status = HTTP_422_UNPROCESSABLE_ENTITY
+        return _problem("policy-refused", "policy refused", status, str(exc)), {}
     if isinstance(exc, NotFound):
         return _problem("not-found", "not found", HTTP_404_NOT_FOUND, str(exc) or "not found"), {}
     if isinstance(exc, NothingMaterialized):  # retrying will not help: say what will

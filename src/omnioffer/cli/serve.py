@@ -18,7 +18,7 @@ from omnioffer.errors import UsageError
 def cmd_serve(args: argparse.Namespace) -> int:
     from omnioffer.server import run_server
     from omnioffer.service import check_settings, startup_warning
-    from omnioffer.settings import load_settings
+    from omnioffer.settings import CONFIG_ENV, load_settings
 
     overrides = {
         "host": args.host,
@@ -29,15 +29,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "as_of": args.as_of,
         "channels": args.channels_flag,
     }
-    settings = load_settings(args.config, overrides=overrides)
+    from_env = os.environ.get(CONFIG_ENV, "").strip()
+    config: Path | None = args.config or (Path(from_env) if from_env else None)
+    settings = load_settings(config, overrides=overrides)
     try:
         check_settings(settings)
     except UsageError as exc:
-        where = args.config or os.environ.get("OMNIOFFER_CONFIG")
-        raise UsageError(f"{exc} in {where}" if where else str(exc)) from exc
+        raise UsageError(f"{exc} in {config}" if config else str(exc)) from exc
     if (warning := startup_warning(settings)) is not None:
         print(f"omnioffer serve: warning: {warning}", file=sys.stderr, flush=True)
-    run_server(settings)
+    run_server(settings, config)
     return 0
 
 
