@@ -64,8 +64,14 @@ def run_server(settings: Settings, config: Path | None = None) -> None:
         _environment({CONFIG_ENV: str(config.resolve())} if config else {}),
         _worker_environment(settings),
     ):
-        run_uvicorn(APP_FACTORY, host=settings.host, port=settings.port,
-                    workers=settings.workers, log_level=settings.log_level)  # fmt: skip
+        run_uvicorn(
+            APP_FACTORY,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            access_log=False,
+        )  # fmt: skip  (the app logs each request itself)
 
 
 def run_uvicorn(
@@ -76,6 +82,7 @@ def run_uvicorn(
     workers: int,
     log_level: str,
     app_dir: str | None = None,
+    access_log: bool = True,
 ) -> None:
     """uvicorn on an app factory as `omnioffer serve` runs it (benchmarks/floor_app.py
     serves its floor through this too): the listener patched for TCP_NODELAY, and
@@ -91,6 +98,7 @@ def run_uvicorn(
         port=port,
         workers=workers,
         log_level=log_level,
+        access_log=access_log,
         loop="uvloop" if _importable("uvloop") else "asyncio",
         http="httptools" if _importable("httptools") else "h11",
     )

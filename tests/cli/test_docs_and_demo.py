@@ -43,17 +43,18 @@ def test_what_serve_and_demo_write_is_git_ignored(path: str) -> None:
 
 
 def test_the_demo_says_how_to_serve_again_before_its_curls(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     models = Path(shutil.copytree(GOLDEN_MODELS, tmp_path / "models"))
     with socket.socket() as s:  # the demo takes its port, or a free one if it is taken
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     assert serve_demo(models, tmp_path, port=port, keep_serving=False) == 0
-    out = capsys.readouterr().out
+    out, err = capfd.readouterr()  # the server's log reaches the terminal's stderr
     again = out.index("The service stops now (--exit-after-decision). Serve it again with:")
     command = out[again:].splitlines()[1].strip()
     assert command.startswith("omnioffer serve --port ")
     assert f"--store sqlite:///{(tmp_path / 'store.sqlite').resolve()}" in command
     assert f"--models {models}" in command and "--as-of " in command
     assert again < out.index("Try it yourself (once it serves):")
+    assert "route=/v1/decisions status=200 " in err  # the demo shows the access log

@@ -20,6 +20,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Dependency, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from omnioffer.api.access_log import hash_customer, note
 from omnioffer.api.errors import PROBLEM_MEDIA_TYPE, Problem
 from omnioffer.api.metrics import Metrics
 from omnioffer.api.ports import Decider
@@ -108,6 +109,9 @@ class DecisionController(Controller):
         with _store_errors(services.metrics, "decide"):
             response = await services.decider.decide(data)
         services.metrics.count_decision(response.channel, response.fallback)
+        note(customer=hash_customer(response.customer_id), channel=response.channel,
+             decision_id=response.decision_id, model_version=response.model_version,
+             fallback=response.fallback)  # fmt: skip
         return response
 
     @post(
@@ -121,7 +125,10 @@ class DecisionController(Controller):
         self, data: JSONBody[RecommendationRequest], services: ServicesDep
     ) -> RecommendationResponse:
         with _store_errors(services.metrics, "recommend"):
-            return await services.decider.recommend(data)
+            response = await services.decider.recommend(data)
+        note(customer=hash_customer(response.customer_id), channel=data.channel,
+             model_version=response.model_version, fallback=response.fallback)  # fmt: skip
+        return response
 
     @get(
         "/items/{item_id:str}/similar",

@@ -161,8 +161,9 @@ def serve_demo(models: Path, out: Path, *, port: int = 8000, keep_serving: bool 
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "omnioffer", "serve", "--port", str(port), "--store",
            store_url, "--models", str(models), "--as-of", as_of]  # fmt: skip
-    print(f"starting the service on {base} (replay clock {as_of}) ...", flush=True)
-    server = subprocess.Popen(cmd, env={**os.environ, "OMNIOFFER_LOG_LEVEL": "warning"})
+    print(f"starting the service on {base} (replay clock {as_of}); its log, one line per"
+          " request, goes to stderr ...", flush=True)  # fmt: skip
+    server = subprocess.Popen(cmd, env={**os.environ, "OMNIOFFER_LOG_FORMAT": "human"})
     try:
         _wait_ready(base, server)
         body = _example(base)
