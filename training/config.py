@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from omnioffer.errors import UsageError
 from training.items.candidates import CandidateConfig
 from training.items.cf import CFConfig
@@ -45,9 +47,35 @@ def _build(cls: type[Any], values: dict[str, Any], where: str) -> Any:
             f"{where}: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
         )
     try:
-        return cls(**values)
-    except TypeError as exc:
-        raise UsageError(f"{where}: {exc}") from None
+        built = msgspec.convert(values, cls)
+    except msgspec.ValidationError as exc:
+        rule, _, at = str(exc).partition(" - at `$.")
+        raise UsageError(f"{where} {at.rstrip('`')}: {rule}") from None
+    _check_ranges(built, where)
+    return built
+
+
+# Counts and rates that must be > 0; fractions in (0, 1]; every other number >= 0.
+_POSITIVE = {
+    *("factors", "iterations", "learning_rate", "num_leaves", "max_rounds"),
+    *("early_stopping", "min_data_in_leaf", "max_train_groups", "max_eval_groups"),
+}
+_FRACTIONS = {"feature_fraction": (0.0, 1.0), "holdout": (0.0, 0.9)}
+
+
+def _check_ranges(config: Any, where: str) -> None:
+    for key, value in vars(config).items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            continue
+        if key in _FRACTIONS:
+            lo, hi = _FRACTIONS[key]
+            ok, rule = lo < value <= hi, f"must be in ({lo}, {hi}]"
+        elif key in _POSITIVE:
+            ok, rule = value > 0, "must be > 0"
+        else:
+            ok, rule = value >= 0, "must be >= 0"
+        if not ok:
+            raise UsageError(f"{where} {key}: {rule} (got {value!r})")
 
 
 def load_config(path: Path | None) -> TrainConfig:

@@ -3,17 +3,26 @@
 Rows come grouped (one group = one customer on one channel); groups without a
 positive teach LambdaRank nothing and are dropped. A slice of groups is held out
 for early stopping, so the number of trees is chosen on data the trees never saw.
+Below MIN_HOLDOUT_GROUPS groups a held-out slice is one or two groups of noise: the
+ranker then trains on every group for a fixed SMALL_DATA_ROUNDS rounds, and says so
+in the notes the training run prints.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from omnioffer.errors import DataError
+
 FloatMatrix = npt.NDArray[np.float32]
+log = logging.getLogger("omnioffer.train")
+MIN_HOLDOUT_GROUPS = 20
+SMALL_DATA_ROUNDS = 50
 
 
 @dataclass(frozen=True)
@@ -72,18 +81,25 @@ def train_ranker(
     group_ids: npt.NDArray[np.int64],
     feature_names: list[str],
     config: RankerConfig,
+    *,
+    name: str = "ranker",
+    notes: list[str] | None = None,
 ) -> Any:
-    """Fit and return a lightgbm.Booster; early-stopped on held-out groups."""
+    """Fit and return a lightgbm.Booster; early-stopped on held-out groups when there
+    are enough of them (else see the module docstring; the note goes to `notes`)."""
     import lightgbm as lgb
 
     keep = _useful_rows(labels, group_ids) if config.objective == "lambdarank" else None
     if keep is not None:
         features, labels, group_ids = features[keep], labels[keep], group_ids[keep]
-    rng = np.random.default_rng(config.seed)
     unique = np.unique(group_ids)
+    if unique.size == 0 or not (labels > 0).any():
+        raise DataError(
+            f"the {name} has nothing to learn from: no customer-channel group of its training"
+            " window holds a positive (a purchase or a response); train on more history"
+        )
+    rng = np.random.default_rng(config.seed)
     held = np.isin(group_ids, rng.choice(unique, int(len(unique) * config.holdout), replace=False))
-    if not held.any() or held.all():
-        raise ValueError(f"too few groups ({len(unique)}) to hold some out for early stopping")
 
     def dataset(mask: npt.NDArray[np.bool_], ref: Any = None) -> Any:
         group = group_sizes(group_ids[mask]) if config.objective == "lambdarank" else None
@@ -96,15 +112,26 @@ def train_ranker(
             free_raw_data=False,
         )
 
-    train = dataset(~held)
-    valid = dataset(held, train)
-    booster = lgb.train(
-        config.params(),
-        train,
-        num_boost_round=config.max_rounds,
-        valid_sets=[valid],
-        callbacks=[lgb.early_stopping(config.early_stopping, verbose=False)],
-    )
+    if unique.size < MIN_HOLDOUT_GROUPS or not held.any() or held.all():
+        rounds = min(config.max_rounds, SMALL_DATA_ROUNDS)
+        note = (
+            f"small data: the {name} learned from {unique.size} customer-channel groups, too"
+            f" few to hold {config.holdout:.0%} out for early stopping (needs"
+            f" {MIN_HOLDOUT_GROUPS}); trained on all of them for {rounds} rounds instead"
+        )
+        log.warning(note)
+        if notes is not None:
+            notes.append(note)
+        booster = lgb.train(config.params(), dataset(np.ones_like(held)), num_boost_round=rounds)
+    else:
+        train = dataset(~held)
+        booster = lgb.train(
+            config.params(),
+            train,
+            num_boost_round=config.max_rounds,
+            valid_sets=[dataset(held, train)],
+            callbacks=[lgb.early_stopping(config.early_stopping, verbose=False)],
+        )
     # the booster would otherwise keep both datasets (raw rows and bins) alive as long
     # as it lives: about a gigabyte for the item ranker's rows at 1M customers
     booster.free_dataset()

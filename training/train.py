@@ -110,8 +110,9 @@ def train(
         oracle = find_oracle(data_dir, truth_dir)
     with timer.stage("items"):
         items = run_items_task(
-            data.events, data.items, split, channels=chans, config=config.items, oracle=oracle
-        )
+            data.events, data.items, split, channels=chans, config=config.items, oracle=oracle,
+            notes=notes,
+        )  # fmt: skip
     offers: OfferTaskResult | None = None
     with timer.stage("offers"):
         if has_offer_events(data.events) and data.offers.height:
@@ -124,6 +125,7 @@ def train(
                 items=items,
                 config=config.offer_ranker,
                 oracle=oracle,
+                notes=notes,
             )
         else:
             notes.append("no offer events in the data: trained the items task only")

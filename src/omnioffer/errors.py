@@ -23,6 +23,10 @@ class UsageError(OmniofferError):
     exit_code = 2
 
 
+class PolicyRefusedError(UsageError):
+    """A running service refused a changed [policy] and kept the one in force (HTTP 422)."""
+
+
 class InputError(OmniofferError):
     """A request is well-formed JSON of the right types but semantically wrong (HTTP 422).
 

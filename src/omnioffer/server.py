@@ -15,10 +15,11 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 from omnioffer.api.metrics import MULTIPROC_ENV
 from omnioffer.api.nodelay import patch_uvicorn_nodelay
-from omnioffer.settings import Settings, settings_to_env
+from omnioffer.settings import CONFIG_ENV, Settings, settings_to_env
 
 APP_FACTORY = "omnioffer.service:app_from_env"
 
@@ -56,11 +57,21 @@ def _worker_environment(settings: Settings) -> Iterator[None]:
         yield
 
 
-def run_server(settings: Settings) -> None:
-    """Serve until interrupted (blocking)."""
-    with _worker_environment(settings):
-        run_uvicorn(APP_FACTORY, host=settings.host, port=settings.port,
-                    workers=settings.workers, log_level=settings.log_level)  # fmt: skip
+def run_server(settings: Settings, config: Path | None = None) -> None:
+    """Serve until interrupted (blocking). `config`: the settings file, handed to the
+    workers (OMNIOFFER_CONFIG) so each re-reads its [policy] when it changes."""
+    with (
+        _environment({CONFIG_ENV: str(config.resolve())} if config else {}),
+        _worker_environment(settings),
+    ):
+        run_uvicorn(
+            APP_FACTORY,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_level=settings.log_level,
+            access_log=False,
+        )  # fmt: skip  (the app logs each request itself)
 
 
 def run_uvicorn(
@@ -71,6 +82,7 @@ def run_uvicorn(
     workers: int,
     log_level: str,
     app_dir: str | None = None,
+    access_log: bool = True,
 ) -> None:
     """uvicorn on an app factory as `omnioffer serve` runs it (benchmarks/floor_app.py
     serves its floor through this too): the listener patched for TCP_NODELAY, and
@@ -86,6 +98,7 @@ def run_uvicorn(
         port=port,
         workers=workers,
         log_level=log_level,
+        access_log=access_log,
         loop="uvloop" if _importable("uvloop") else "asyncio",
         http="httptools" if _importable("httptools") else "h11",
     )

@@ -8,6 +8,8 @@ use (settings come from the OMNIOFFER_* environment the server process wrote).
 
 from __future__ import annotations
 
+import functools
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,11 +19,13 @@ from litestar import Litestar
 
 from omnioffer.api.app import create_app
 from omnioffer.decide.policy import load_policy
+from omnioffer.decide.policy_source import PolicySource
+from omnioffer.decide.resolve import not_materialized
 from omnioffer.decide.service import DecisionService
 from omnioffer.errors import UsageError
-from omnioffer.settings import Settings, load_settings
-from omnioffer.store import StoreOptions, open_store
-from omnioffer.store.base import FeatureStore
+from omnioffer.settings import CONFIG_ENV, Settings, load_settings
+from omnioffer.store import StoreOptions, describe_store, open_store
+from omnioffer.store.base import FeatureStore, StoreUnavailable
 from omnioffer.version.holder import ModelHolder
 
 
@@ -45,6 +49,34 @@ def make_clock(
     return lambda: start + (tick() - began)
 
 
+def check_settings(settings: Settings) -> None:
+    """What each worker's lifespan would refuse, refused up front (UsageError naming the
+    key), so a bad `[policy]` or `as_of` is one line before uvicorn starts, not a
+    traceback from every worker."""
+    load_policy(settings.policy)
+    make_clock(settings.as_of)
+
+
+def startup_warning(settings: Settings) -> str | None:
+    """What an operator must hear before the first request: the store holds nothing to
+    serve (every decision would be a 503), or cannot be reached (degraded answers)."""
+    import asyncio
+
+    async def active() -> str | None:
+        store = open_service_store(settings)
+        try:
+            return await asyncio.wait_for(store.active_version(), settings.store_timeout_s * 8)
+        finally:
+            await store.close()
+
+    label = describe_store(settings.store_url)
+    try:
+        version = asyncio.run(active())
+    except (StoreUnavailable, TimeoutError) as exc:
+        return f"{label} is unreachable ({exc}); serving degraded answers until it is back"
+    return not_materialized(label) if version is None else None
+
+
 def open_service_store(settings: Settings) -> FeatureStore:
     options = StoreOptions(
         timeout_s=settings.store_timeout_s, log_max_len=settings.event_log_max_len
@@ -52,29 +84,36 @@ def open_service_store(settings: Settings) -> FeatureStore:
     return open_store(settings.store_url, options)
 
 
-def make_service(settings: Settings, store: FeatureStore) -> DecisionService:
+def make_service(
+    settings: Settings, store: FeatureStore, policy_file: Path | None = None
+) -> DecisionService:
+    """`policy_file`: the settings file whose [policy] is re-read live (None: fixed)."""
     holder = ModelHolder(store, Path(settings.models_dir), settings.model_poll_s)
+    policy = PolicySource(load_policy(settings.policy), policy_file, poll_s=settings.model_poll_s)
     return DecisionService(
         store,
         holder,
         channels=settings.channels,
-        policy=load_policy(settings.policy),
+        policy=policy,
         clock=make_clock(settings.as_of, moving=settings.replay_clock == "moving"),
         store_timeout_s=settings.store_timeout_s,
+        store_label=describe_store(settings.store_url),
     )
 
 
-async def build_decider(settings: Settings) -> DecisionService:
-    service = make_service(settings, open_service_store(settings))
+async def build_decider(settings: Settings, policy_file: Path | None = None) -> DecisionService:
+    service = make_service(settings, open_service_store(settings), policy_file)
     await service.holder.refresh()  # load the active model now if the store is up
     return service
 
 
-def create_service_app(settings: Settings) -> Litestar:
+def create_service_app(settings: Settings, policy_file: Path | None = None) -> Litestar:
     """The real service: the HTTP app over a decision service built in each worker."""
-    return create_app(settings, build=build_decider)
+    return create_app(settings, build=functools.partial(build_decider, policy_file=policy_file))
 
 
 def app_from_env() -> Litestar:
-    """uvicorn factory (`factory=True`): settings from OMNIOFFER_* variables."""
-    return create_service_app(load_settings())
+    """uvicorn factory (`factory=True`): settings from OMNIOFFER_* variables, and the
+    settings file (OMNIOFFER_CONFIG) whose [policy] follows edits."""
+    config = os.environ.get(CONFIG_ENV, "").strip()
+    return create_service_app(load_settings(), Path(config) if config else None)

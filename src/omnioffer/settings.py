@@ -48,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     event_log_max_len: Annotated[int, msgspec.Meta(ge=1)] | None = None
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1_024)] = 2_000_000
     log_level: LogLevel = "info"
+    # one JSON object per line (for collectors), or the human format; auto: human on a
+    # terminal, JSON otherwise
+    log_format: Literal["auto", "json", "human"] = "auto"
     # Replay clock: serve as if it were this instant (ISO 8601), e.g. to demo or
     # backtest on historical data; None = the wall clock. "moving": it starts at
     # as_of when the worker starts and advances with wall time (sticky_minutes and

@@ -20,6 +20,7 @@ from omnioffer.contracts.http import (
     FeedbackResponse,
     ItemOut,
     OfferOut,
+    PolicyReloaded,
     Readiness,
     RecommendationRequest,
     RecommendationResponse,
@@ -115,6 +116,10 @@ class FakeDecider:
     async def feedback(self, request: FeedbackRequest) -> FeedbackResponse:
         self._enter("feedback", request)
         return FeedbackResponse(accepted=True, duplicate=False)
+
+    async def reload_policy(self) -> PolicyReloaded:
+        self._enter("reload_policy", None)
+        return PolicyReloaded(source="settings.toml", policy={"daily_cap": 6})
 
     async def readiness(self) -> Readiness:
         self._enter("readiness", None)

@@ -45,6 +45,7 @@ OPERATIONS = {
     ("/health/live", "get"): "getLiveness",
     ("/health/ready", "get"): "getReadiness",
     ("/metrics", "get"): "getMetrics",
+    ("/admin/policy/reload", "post"): "reloadPolicy",
 }
 
 

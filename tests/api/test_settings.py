@@ -172,6 +172,26 @@ def test_run_server_hands_settings_to_workers(monkeypatch: pytest.MonkeyPatch) -
     assert MULTIPROC_ENV not in os.environ and "OMNIOFFER_PORT" not in os.environ
 
 
+def test_run_server_names_the_settings_file_to_workers(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Workers re-read [policy] from it (policy hot reload); rebuilding their settings
+    from file + environment still gives the server's settings exactly."""
+    seen: dict[str, Any] = {}
+
+    def fake_run(app: str, **options: Any) -> None:
+        seen.update(config=os.environ.get("OMNIOFFER_CONFIG"), settings=load_settings())
+
+    monkeypatch.setattr("uvicorn.run", fake_run)
+    monkeypatch.delenv("OMNIOFFER_CONFIG", raising=False)
+    config = tmp_path / "settings.toml"
+    config.write_text("port = 8401\n[policy]\ndaily_cap = 3\n")
+    settings = load_settings(config, env={})
+    server.run_server(settings, config)
+    assert seen == {"config": str(config.resolve()), "settings": settings}
+    assert "OMNIOFFER_CONFIG" not in os.environ
+
+
 def test_single_worker_needs_no_multiprocess_metrics(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, Any] = {}
 

@@ -157,6 +157,7 @@ def run_items_task(
     channels: tuple[str, ...],
     config: ItemTaskConfig | None = None,
     oracle: Any = None,
+    notes: list[str] | None = None,
 ) -> ItemTaskResult:
     """Train on the validation window, evaluate every model on the test window."""
     config = config or ItemTaskConfig()
@@ -172,7 +173,7 @@ def run_items_task(
     names = item_feature_names(channels)
     x, labels, gid = _labelled_features(groups, val_purchases, val_snap, config)
     train_rows = x.shape[0]
-    booster = train_ranker(x, labels, gid, names, config.ranker)
+    booster = train_ranker(x, labels, gid, names, config.ranker, name="item ranker", notes=notes)
     del x, labels, gid  # free the training rows before the test snapshot is built
     log.info("item ranker: %d rows, %d trees", train_rows, booster.num_trees())
 

@@ -197,6 +197,7 @@ def run_offers_task(
     config: RankerConfig | None = None,
     oracle: Any = None,
     windows: int = 1,
+    notes: list[str] | None = None,
 ) -> OfferTaskResult:
     """Fit the propensity model on impressions of the validation window and the
     `windows - 1` windows before it; score the test window."""
@@ -205,9 +206,8 @@ def run_offers_task(
     train = _training_rows(resolved, split, offers, pairs, items, windows=windows)
     x = train.select(names).to_numpy().astype(np.float32)
     groups = train.select(pl.struct("window", *GROUP_KEYS).rank("dense")).to_series()
-    booster = train_ranker(
-        x, train.get_column("label").to_numpy(), groups.to_numpy().astype(np.int64), names, config
-    )
+    labels, gid = train.get_column("label").to_numpy(), groups.to_numpy().astype(np.int64)
+    booster = train_ranker(x, labels, gid, names, config, name="offer ranker", notes=notes)
     log.info("offer model: %d rows, %d trees", train.height, booster.num_trees())
 
     rows = evaluation_rows(resolved, split, offers, segments)

@@ -77,8 +77,11 @@ def staple_purchases(
         out_c.append(c[rows])
         out_i.append(it[rows])
         out_d.append(t[rows, cols])
+    if not out_c:  # a block of customers without a single staple (tiny data sets)
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), np.zeros(0), np.zeros(0)
     cat = np.concatenate
-    return cat(out_c), cat(out_i), cat(out_d), cat(due) if due else np.zeros(0)
+    return cat(out_c), cat(out_i), cat(out_d), cat(due)
 
 
 def discovery_purchases(

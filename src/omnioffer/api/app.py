@@ -9,6 +9,7 @@ builder, so api/ never imports the decision path.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -18,6 +19,7 @@ from litestar.logging.config import LoggingConfig
 from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
 
+from omnioffer.api.access_log import AccessLogMiddleware, JsonFormatter
 from omnioffer.api.controllers import DEPENDENCIES, ROUTE_HANDLERS
 from omnioffer.api.errors import exception_handlers
 from omnioffer.api.metrics import Metrics, MetricsMiddleware
@@ -40,12 +42,18 @@ def _configure_openapi() -> OpenAPIConfig:
 
 
 def _configure_logging(*, settings: Settings) -> LoggingConfig:
-    """Root logger at the configured level; 500s are logged once, by the error handler."""
+    """Root logger at the configured level; 500s are logged once, by the error handler.
+    JSON lines (`log_format` json, or auto off a terminal) or the human format."""
     level = "DEBUG" if settings.log_level == "trace" else settings.log_level.upper()
-    return LoggingConfig(
-        root={"level": level, "handlers": ["queue_listener"]},
-        log_exceptions="never",
+    fmt = settings.log_format
+    if fmt == "auto":
+        fmt = "human" if sys.stderr.isatty() else "json"
+    config = LoggingConfig(
+        root={"level": level, "handlers": ["queue_listener"]}, log_exceptions="never"
     )
+    if fmt == "json":
+        config.formatters = {"standard": {"()": JsonFormatter}}
+    return config
 
 
 def _configure_state(*, settings: Settings, decider: Decider | None, metrics: Metrics) -> State:
@@ -77,7 +85,7 @@ def _configure_lifespan(
 
 
 def _configure_middleware(*, metrics: Metrics) -> list[ASGIMiddleware]:
-    return [MetricsMiddleware(metrics)]
+    return [AccessLogMiddleware(), MetricsMiddleware(metrics)]
 
 
 def create_app(

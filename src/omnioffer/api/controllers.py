@@ -20,6 +20,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import Dependency, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
+from omnioffer.api.access_log import hash_customer, note
 from omnioffer.api.errors import PROBLEM_MEDIA_TYPE, Problem
 from omnioffer.api.metrics import Metrics
 from omnioffer.api.ports import Decider
@@ -30,6 +31,7 @@ from omnioffer.contracts.http import (
     EventsResponse,
     FeedbackRequest,
     FeedbackResponse,
+    PolicyReloaded,
     Readiness,
     RecommendationRequest,
     RecommendationResponse,
@@ -108,6 +110,9 @@ class DecisionController(Controller):
             response = await services.decider.decide(data)
         if not response.dry_run:
             services.metrics.count_decision(response.channel, response.fallback)
+        note(customer=hash_customer(response.customer_id), channel=response.channel,
+             decision_id=response.decision_id, model_version=response.model_version,
+             fallback=response.fallback)  # fmt: skip
         return response
 
     @post(
@@ -121,7 +126,10 @@ class DecisionController(Controller):
         self, data: JSONBody[RecommendationRequest], services: ServicesDep
     ) -> RecommendationResponse:
         with _store_errors(services.metrics, "recommend"):
-            return await services.decider.recommend(data)
+            response = await services.decider.recommend(data)
+        note(customer=hash_customer(response.customer_id), channel=data.channel,
+             model_version=response.model_version, fallback=response.fallback)  # fmt: skip
+        return response
 
     @get(
         "/items/{item_id:str}/similar",
@@ -214,4 +222,22 @@ class HealthController(Controller):
         return Response(body, media_type=content_type.replace("; charset=utf-8", ""))
 
 
-ROUTE_HANDLERS = (DecisionController, EventController, HealthController)
+class AdminController(Controller):
+    """The operator's routes, not the channels' (so not under /v1)."""
+
+    path = "/admin"
+    tags = ("operations",)
+
+    @post(
+        "/policy/reload",
+        operation_id="reloadPolicy",
+        summary="Re-read [policy] from the settings file now; a bad one is refused",
+        status_code=200,
+        responses=_problems(422),
+    )
+    async def reload_policy(self, services: ServicesDep) -> PolicyReloaded:
+        """This worker applies it at once; the others within `model_poll_s`."""
+        return await services.decider.reload_policy()
+
+
+ROUTE_HANDLERS = (DecisionController, EventController, HealthController, AdminController)

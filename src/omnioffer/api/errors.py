@@ -33,8 +33,8 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
-from omnioffer.errors import InputError, NotFound
-from omnioffer.store.base import StoreUnavailable
+from omnioffer.errors import InputError, NotFound, PolicyRefusedError
+from omnioffer.store.base import NothingMaterialized, StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_BASE = "https://omnioffer.dev/problems/"
@@ -163,8 +163,14 @@ def _domain_problem(exc: Exception) -> tuple[Problem, dict[str, str]] | None:
         detail = f"{exc.message} (at {exc.field})"
         status = HTTP_422_UNPROCESSABLE_ENTITY
         return _problem("invalid-input", "invalid input", status, detail, errors), {}
+    if isinstance(exc, PolicyRefusedError):
+        status = HTTP_422_UNPROCESSABLE_ENTITY
+        return _problem("policy-refused", "policy refused", status, str(exc)), {}
     if isinstance(exc, NotFound):
         return _problem("not-found", "not found", HTTP_404_NOT_FOUND, str(exc) or "not found"), {}
+    if isinstance(exc, NothingMaterialized):  # retrying will not help: say what will
+        status = HTTP_503_SERVICE_UNAVAILABLE
+        return _problem("not-materialized", "service unavailable", status, str(exc)), {}
     if isinstance(exc, StoreUnavailable):
         detail = "the feature store is temporarily unavailable; retry shortly"
         status = HTTP_503_SERVICE_UNAVAILABLE

@@ -13,6 +13,7 @@ from omnioffer.contracts.http import (
     EventsResponse,
     FeedbackRequest,
     FeedbackResponse,
+    PolicyReloaded,
     Readiness,
     RecommendationRequest,
     RecommendationResponse,
@@ -34,5 +35,9 @@ class Decider(Protocol):
     async def feedback(self, request: FeedbackRequest) -> FeedbackResponse: ...
 
     async def readiness(self) -> Readiness: ...
+
+    async def reload_policy(self) -> PolicyReloaded:
+        """Re-read the settings file's [policy] now; ConfigRefused keeps the old one."""
+        ...
 
     async def close(self) -> None: ...

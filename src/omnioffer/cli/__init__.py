@@ -1,6 +1,9 @@
 """The `omnioffer` command: the argument table, parsing and exit codes.
 
-Exit codes: 0 ok, 1 data error, 2 usage error. Commands are grouped by what they
+Exit codes: 0 ok, 1 data error (bad data, a missing version, an unreachable or empty
+store), 2 usage error (a bad flag, settings file or `[policy]` value), 3 internal error
+(a bug: one line names it, OMNIOFFER_DEBUG=1 shows the traceback). No traceback reaches
+a user otherwise. Commands are grouped by what they
 touch, one module each: `data` (generate, validate, identities), `models` (train,
 versions, activate), `store` (materialize, export-events), `serve` and `demo`. Each
 registers its subparsers and hands over to the code doing the work. Everything heavy
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -19,7 +23,10 @@ from omnioffer import __version__
 from omnioffer.cli import data, demo, models, serve, store
 from omnioffer.cli.args import Handler, channel_list, default_channels
 from omnioffer.contracts.schema import DEFAULT_CHANNELS
-from omnioffer.errors import OmniofferError, UsageError
+from omnioffer.errors import OmniofferError
+
+INTERNAL_ERROR = 3
+DEBUG_ENV = "OMNIOFFER_DEBUG"
 
 # In `omnioffer --help` order.
 COMMANDS = (
@@ -59,7 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.channels_flag = args.channels  # None unless given: `serve` lets its settings decide
     if args.channels is None:
-        args.channels = channel_list(default_channels())
+        try:
+            args.channels = channel_list(default_channels())
+        except argparse.ArgumentTypeError as exc:
+            parser.error(f"OMNIOFFER_CHANNELS: {exc}")
     logging.basicConfig(
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -68,10 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = args.handler
     try:
         return handler(args)
-    except UsageError as exc:
-        parser.print_usage(sys.stderr)
+    except OmniofferError as exc:  # UsageError included: one line, no usage block
         print(f"omnioffer {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code
-    except OmniofferError as exc:
-        print(f"omnioffer {args.command}: error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        what = " ".join(str(exc).split())  # one line, whatever the exception says
+        print(f"omnioffer {args.command}: internal error: {type(exc).__name__}: {what} "
+              f"(a bug; rerun with {DEBUG_ENV}=1 for the traceback)", file=sys.stderr)  # fmt: skip
+        return INTERNAL_ERROR

@@ -142,15 +142,19 @@ def serve_demo(models: Path, out: Path, *, port: int = 8000, keep_serving: bool 
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "omnioffer", "serve", "--port", str(port), "--store",
            store_url, "--models", str(models), "--as-of", as_of]  # fmt: skip
-    print(f"starting the service on {base} (replay clock {as_of}) ...", flush=True)
-    server = subprocess.Popen(cmd, env={**os.environ, "OMNIOFFER_LOG_LEVEL": "warning"})
+    print(f"starting the service on {base} (replay clock {as_of}); its log, one line per"
+          " request, goes to stderr ...", flush=True)  # fmt: skip
+    server = subprocess.Popen(cmd, env={**os.environ, "OMNIOFFER_LOG_FORMAT": "human"})
     try:
         _wait_ready(base, server)
         body = _example(base)
         status, answer = _call(f"{base}/v1/decisions", body)
         print(f"\nPOST /v1/decisions {json.dumps(body)} -> {status}")
         print(json.dumps(answer, indent=2))
-        print("\nTry it yourself:")
+        if not keep_serving:  # the curls below need a server: say how to start one again
+            print("\nThe service stops now (--exit-after-decision). Serve it again with:")
+            print("  " + " ".join(["omnioffer", *cmd[3:]]))
+        print("\nTry it yourself" + ("" if keep_serving else " (once it serves)") + ":")
         print(f"  curl -s {base}/v1/decisions -H 'content-type: application/json' \\")
         print(f"    -d '{json.dumps(body)}'")
         print(f"  curl -s {base}/v1/recommendations -H 'content-type: application/json' \\")

@@ -38,12 +38,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
-    from omnioffer.cli.store import configured_store, print_store_versions
+    from omnioffer.cli.store import configured_store, print_store_versions, store_url
 
     code = run_versions(args.models)
     store = configured_store(args.store, must_exist=args.store is None)
-    if store is not None:
-        print_store_versions(store)
+    print_store_versions(store, store_url(args.store))
     return code
 
 

@@ -7,14 +7,18 @@ service stack is imported inside the handler.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
 
 from omnioffer.cli.args import Subparsers, store_flag
+from omnioffer.errors import UsageError
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from omnioffer.server import run_server
-    from omnioffer.settings import load_settings
+    from omnioffer.service import check_settings, startup_warning
+    from omnioffer.settings import CONFIG_ENV, load_settings
 
     overrides = {
         "host": args.host,
@@ -26,8 +30,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "replay_clock": args.replay_clock,
         "channels": args.channels_flag,
     }
-    settings = load_settings(args.config, overrides=overrides)
-    run_server(settings)
+    from_env = os.environ.get(CONFIG_ENV, "").strip()
+    config: Path | None = args.config or (Path(from_env) if from_env else None)
+    settings = load_settings(config, overrides=overrides)
+    try:
+        check_settings(settings)
+    except UsageError as exc:
+        raise UsageError(f"{exc} in {config}" if config else str(exc)) from exc
+    if (warning := startup_warning(settings)) is not None:
+        print(f"omnioffer serve: warning: {warning}", file=sys.stderr, flush=True)
+    run_server(settings, config)
     return 0
 
 

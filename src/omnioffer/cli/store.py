@@ -36,10 +36,15 @@ def cmd_export_events(args: argparse.Namespace) -> int:
     return run_export(store, args.out, args.format, trim=args.trim)
 
 
+def store_url(flag: str | None) -> str | None:
+    """--store, else OMNIOFFER_STORE_URL, else None (the embedded default file)."""
+    return flag or os.environ.get("OMNIOFFER_STORE_URL") or None
+
+
 def configured_store(url: str | None, *, must_exist: bool = False) -> FeatureStore | None:
     from omnioffer.store import DEFAULT_EMBEDDED_PATH, open_store
 
-    url = url or os.environ.get("OMNIOFFER_STORE_URL") or None
+    url = store_url(url)
     if url is None and must_exist and not Path(DEFAULT_EMBEDDED_PATH).exists():
         return None
     return open_store(url)
@@ -57,10 +62,21 @@ def store_versions(store: FeatureStore) -> list[VersionInfo]:
     return asyncio.run(go())
 
 
-def print_store_versions(store: FeatureStore, out: TextIO = sys.stdout) -> None:
+def print_store_versions(
+    store: FeatureStore | None, url: str | None, out: TextIO = sys.stdout
+) -> None:
+    """The store's versions under a line naming the store read (or why none was)."""
+    from omnioffer.store import describe_store
+
+    label = describe_store(url)
+    if store is None:
+        print(f"feature store: none read ({label.removeprefix('the ')} does not exist;"
+              " pass --store URL or set OMNIOFFER_STORE_URL)", file=out)  # fmt: skip
+        return
     versions = store_versions(store)
+    print(f"feature store: {label.removeprefix('the ')}", file=out)
     if not versions:
-        print("feature store: no materialized versions", file=out)
+        print("  no materialized versions", file=out)
     for v in versions:
         mark = "*" if v.active else " "
         print(f"{mark} store {v.name}  {v.state}  {v.customers} customers", file=out)

@@ -6,7 +6,7 @@ with the JSON path of the first offending field before any handler runs.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -135,6 +135,11 @@ class FeedbackRequest(Body, kw_only=True):
 class FeedbackResponse(msgspec.Struct, kw_only=True):
     accepted: bool
     duplicate: bool
+
+
+class PolicyReloaded(msgspec.Struct, kw_only=True):
+    source: str  # the settings file read
+    policy: dict[str, Any]  # every [policy] key, defaults included, now in force
 
 
 class Readiness(msgspec.Struct, kw_only=True):

@@ -24,46 +24,44 @@ log = logging.getLogger("omnioffer.serve")
 
 
 class Budgets:
-    """One worker's view of the budgeted offers' served counts."""
+    """One worker's view of the budgeted offers' served counts. The budgets themselves
+    come with each call's policy, so a reloaded policy applies at once."""
 
     def __init__(
-        self,
-        store: FeatureStore,
-        policy: Policy,
-        *,
-        timeout_s: float,
-        ticker: Callable[[], float] = time.monotonic,
+        self, store: FeatureStore, *, timeout_s: float, ticker: Callable[[], float] = time.monotonic
     ) -> None:
-        self.store, self.caps, self.timeout = store, dict(policy.offer_budgets), timeout_s
-        self.refresh_s, self.tick = policy.budget_refresh_s, ticker
+        self.store, self.timeout, self.tick = store, timeout_s, ticker
         self.counts: dict[str, int] = {}  # as the store last said
         self.mine: dict[str, int] = {}  # served by this worker since
         self.read_at: float | None = None
+        self.read_for: frozenset[str] = frozenset()  # the offers last read
 
-    async def spent(self) -> frozenset[str]:
+    async def spent(self, policy: Policy) -> frozenset[str]:
         """The budgeted offers that may not be served any more."""
-        if not self.caps:
+        caps = policy.offer_budgets
+        if not caps:
             return frozenset()
         now = self.tick()
-        if self.read_at is None or now - self.read_at >= self.refresh_s:
-            await self._refresh(now)
+        stale = self.read_at is None or now - self.read_at >= policy.budget_refresh_s
+        if stale or not self.read_for.issuperset(caps):
+            await self._refresh(list(caps), now)
         return frozenset(
-            o for o, cap in self.caps.items() if self.counts.get(o, 0) + self.mine.get(o, 0) >= cap
+            o for o, cap in caps.items() if self.counts.get(o, 0) + self.mine.get(o, 0) >= cap
         )
 
-    async def _refresh(self, now: float) -> None:
+    async def _refresh(self, offer_ids: list[str], now: float) -> None:
         try:
-            found = await asyncio.wait_for(self.store.offer_counters(list(self.caps)), self.timeout)
+            found = await asyncio.wait_for(self.store.offer_counters(offer_ids), self.timeout)
         except (OmniofferError, TimeoutError) as exc:  # keep the last counts: degrade
             log.warning("budget counters unavailable, using the last ones: %s", exc)
             return
         self.counts = {o: row.get(SERVED, 0) for o, row in found.items()}
-        self.mine, self.read_at = {}, now
+        self.mine, self.read_at, self.read_for = {}, now, frozenset(offer_ids)
 
-    async def served(self, offer_ids: Iterable[str], *, share: bool = True) -> None:
+    async def served(self, offer_ids: Iterable[str], policy: Policy, *, share: bool = True) -> None:
         """Count a decision's offers against their budgets (the unbudgeted are ignored),
         in the store too unless not `share` (it is known to be down)."""
-        budgeted = [o for o in offer_ids if o in self.caps]
+        budgeted = [o for o in offer_ids if o in policy.offer_budgets]
         if not budgeted:
             return
         for o in budgeted:

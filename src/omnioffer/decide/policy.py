@@ -46,7 +46,14 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
 
 
 def load_policy(raw: Mapping[str, Any]) -> Policy:
+    """The policy, or a UsageError naming the key, the rule and the value given."""
     try:
         return msgspec.convert(dict(raw), Policy)
     except msgspec.ValidationError as exc:
-        raise UsageError(f"[policy]: {exc}") from exc
+        rule, _, at = str(exc).partition(" - at `$.")
+        key = at.rstrip("`")
+        if not key:  # an unknown key: say which ones exist
+            known = ", ".join(f.name for f in msgspec.structs.fields(Policy))
+            raise UsageError(f"[policy]: {rule} (known keys: {known})") from exc
+        top = key.split(".")[0].split("[")[0]
+        raise UsageError(f"[policy] {key}: {rule} (got {raw.get(top)!r})") from exc

@@ -23,7 +23,7 @@ from omnioffer.decide.ingest import anonymous_id, check_who
 from omnioffer.decide.stickiness import Served, decode_served, events_marker
 from omnioffer.errors import InputError
 from omnioffer.features.history import History
-from omnioffer.store.base import FeatureStore, StoreUnavailable
+from omnioffer.store.base import FeatureStore, NothingMaterialized, StoreUnavailable
 from omnioffer.version.holder import ActiveModel, ModelHolder
 
 log = logging.getLogger("omnioffer.serve")
@@ -51,6 +51,15 @@ def check_channel(channel: str, channels: Sequence[str]) -> str:
     return channel
 
 
+def not_materialized(store_label: str) -> str:
+    """What to do about a store without an active version (the CLI prints it too)."""
+    return (
+        f"nothing is materialized in {store_label}; run `omnioffer materialize` on it, or"
+        " point --store at the store that holds a version (after `make demo`:"
+        " sqlite:///<abs path>/demo-data/store.sqlite)"
+    )
+
+
 class Resolver:
     """The first stages of every read: the active model, the customer, their Context."""
 
@@ -61,13 +70,17 @@ class Resolver:
         *,
         clock: Callable[[], float],
         store_timeout_s: float,
+        store_label: str = "the feature store",
     ) -> None:
         self.store, self.holder, self.clock, self.timeout = store, holder, clock, store_timeout_s
+        self.store_label = store_label
 
     async def model(self) -> ActiveModel:
         model = await self.holder.current()
+        if model is None and self.holder.store_is_empty:
+            raise NothingMaterialized(not_materialized(self.store_label))
         if model is None:
-            raise StoreUnavailable("no model version is active yet (run `omnioffer materialize`)")
+            raise StoreUnavailable("no model version is loaded yet; retry shortly")
         return model
 
     async def customer_id(self, who: Who) -> str:

@@ -29,6 +29,7 @@ from omnioffer.contracts.http import (
     FeedbackResponse,
     ItemOut,
     OfferOut,
+    PolicyReloaded,
     Readiness,
     RecommendationRequest,
     RecommendationResponse,
@@ -42,6 +43,7 @@ from omnioffer.decide.eligibility import candidate_offers
 from omnioffer.decide.explain import explain
 from omnioffer.decide.ingest import feedback_event, to_stored
 from omnioffer.decide.policy import Policy
+from omnioffer.decide.policy_source import PolicySource
 from omnioffer.decide.resolve import Context, Resolver, check_channel
 from omnioffer.decide.score import offer_propensity, score_items
 from omnioffer.decide.signals import Signals
@@ -62,22 +64,26 @@ class DecisionService:
         holder: ModelHolder,
         *,
         channels: Sequence[str],
-        policy: Policy,
+        policy: Policy | PolicySource,
         clock: Callable[[], float],
         store_timeout_s: float,
+        store_label: str = "the feature store",
     ) -> None:
         self.store, self.holder, self.channels = store, holder, tuple(channels)
-        self.policy, self.clock, self.timeout = policy, clock, store_timeout_s
-        self.resolver = Resolver(store, holder, clock=clock, store_timeout_s=store_timeout_s)
-        self.budgets = Budgets(store, policy, timeout_s=store_timeout_s)
+        self.policies = policy if isinstance(policy, PolicySource) else PolicySource(policy)
+        self.clock, self.timeout = clock, store_timeout_s
+        self.resolver = Resolver(store, holder, clock=clock, store_timeout_s=store_timeout_s,
+                                 store_label=store_label)  # fmt: skip
+        self.budgets = Budgets(store, timeout_s=store_timeout_s)
 
     # --- endpoints -------------------------------------------------------------
     async def decide(self, request: DecisionRequest) -> DecisionResponse:
         channel = check_channel(request.channel, self.channels)
         ctx = await self.resolver.context(request)
         model, h = ctx.model, ctx.history
-        offers, _ = candidate_offers(model.data, h, channel, ctx.who, self.policy)
-        if spent := await self.budgets.spent():
+        policy = self.policy  # one policy for the whole decision, even during a reload
+        offers, _ = candidate_offers(model.data, h, channel, ctx.who, policy)
+        if spent := await self.budgets.spent(policy):
             catalog = model.data.catalog.offers
             offers = [k for k in offers if catalog[k].offer_id not in spent]
         if ctx.fallback is None:
@@ -87,11 +93,11 @@ class DecisionService:
             propensity = fallback.popular_propensity(model.data, offers, channel)
             basis = f"popular on {channel}"
         cart = request.context.cart if request.context else []
-        signals = Signals.of(h, model.data, self.policy, cart)
-        ranked = arbitrate(offers, propensity, model.data, channel=channel, policy=self.policy,
+        signals = Signals.of(h, model.data, policy, cart)
+        ranked = arbitrate(offers, propensity, model.data, channel=channel, policy=policy,
                            signals=signals)  # fmt: skip
-        ranked = keep_top(ranked, ctx.last, ctx.marker, h.now, self.policy)
-        ranked = diverse(ranked, self.policy.max_per_category, request.k)
+        ranked = keep_top(ranked, ctx.last, ctx.marker, h.now, policy)
+        ranked = diverse(ranked, policy.max_per_category, request.k)
         ranked = explain(ranked, signals, basis)
         decision_id = uuid.uuid4().hex
         out = [
@@ -102,7 +108,7 @@ class DecisionService:
         ]  # fmt: skip
         if not request.dry_run:  # a preview changes nothing: neither sticky nor counted
             down = ctx.fallback == "store_unavailable"  # count it here only, at no wait
-            await self.budgets.served((o.offer_id for o in out), share=not down)
+            await self.budgets.served((o.offer_id for o in out), policy, share=not down)
             if ctx.customer_id is not None and ctx.fallback != "store_unavailable":
                 served = Served(channel, [o.offer_id for o in out], h.now, ctx.marker)
                 await self._remember(decision_id, ctx.customer_id, served)
@@ -203,6 +209,14 @@ class DecisionService:
         return Readiness(
             ready=status == "ok" and model is not None, store=status, model_version=name
         )
+
+    @property
+    def policy(self) -> Policy:
+        return self.policies.current()
+
+    async def reload_policy(self) -> PolicyReloaded:
+        policy = self.policies.reload()
+        return PolicyReloaded(source=str(self.policies.path), policy=msgspec.structs.asdict(policy))
 
     async def close(self) -> None:
         await self.store.close()

@@ -42,6 +42,7 @@ __all__ = [
     "StoredEvent",
     "VersionInfo",
     "VersionState",
+    "describe_store",
     "open_store",
     "sqlite_path",
 ]
@@ -59,6 +60,17 @@ def sqlite_path(url: str) -> Path:
     if url.startswith("sqlite:"):
         return Path(url.removeprefix("sqlite:"))
     return Path(url)
+
+
+def describe_store(url: str | None) -> str:
+    """The store a URL names, for messages: the embedded file's absolute path, or the
+    Redis URL without its password."""
+    if url is not None and urlsplit(url).scheme.lower() in ("redis", "rediss"):
+        from omnioffer.store.redis.errors import redact_url
+
+        return f"the Redis store {redact_url(url)}"
+    path = Path(DEFAULT_EMBEDDED_PATH) if url is None else sqlite_path(url)
+    return f"the embedded store {path.resolve()}"
 
 
 def open_store(url: str | None, options: StoreOptions | None = None) -> FeatureStore:

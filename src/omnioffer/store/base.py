@@ -34,6 +34,11 @@ class StoreUnavailable(OmniofferError):  # noqa: N818 - public name, kept
     """The backend cannot be reached or did not answer in time; callers degrade."""
 
 
+class NothingMaterialized(StoreUnavailable):
+    """The store answers but holds no active version: retrying will not help, running
+    `omnioffer materialize` (or serving the store that holds one) will."""
+
+
 @dataclass(frozen=True, slots=True)
 class IdentityLink:
     """Bind (id_type, id_value) to the event's customer; move `anonymous_id`'s events over."""

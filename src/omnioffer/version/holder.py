@@ -61,6 +61,7 @@ class ModelHolder:
     def __init__(self, store: FeatureStore, models_dir: Path, poll_s: float) -> None:
         self._store, self._dir, self._poll = store, models_dir, poll_s
         self._model: ActiveModel | None = None
+        self.store_is_empty = False  # the store answered: no version is active
         self._checked = -float("inf")
         self._lock = asyncio.Lock()
 
@@ -82,6 +83,7 @@ class ModelHolder:
             except StoreUnavailable:
                 return  # keep serving the model we have; retry on the next request
             self._checked = time.monotonic()
+            self.store_is_empty = active is None
             if active is None or (self._model and self._model.name == active):
                 return
             try:

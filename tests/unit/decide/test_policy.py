@@ -56,6 +56,7 @@ def test_unknown_key_is_refused() -> None:
     {"max_per_category": 0},
     {"daily_cap": "six"},
 ])  # fmt: skip
-def test_bad_values_are_refused(raw: dict[str, Any]) -> None:
-    with pytest.raises(UsageError, match=r"^\[policy\]: "):
+def test_bad_values_are_refused_naming_the_key_and_value(raw: dict[str, Any]) -> None:
+    key = next(iter(raw))
+    with pytest.raises(UsageError, match=rf"^\[policy\] {key}\b.*\(got "):
         load_policy(raw)
