@@ -55,6 +55,7 @@ class DecisionRequest(Who, kw_only=True):
     placement: Name | None = None
     context: DecisionContext | None = None
     dry_run: bool = False  # a preview: nothing stored, nothing counted
+    explain: Annotated[list[Id], msgspec.Meta(max_length=50)] = []  # offers to answer for
 
 
 class OfferOut(msgspec.Struct, kw_only=True):
@@ -67,6 +68,18 @@ class OfferOut(msgspec.Struct, kw_only=True):
     reasons: list[str]
 
 
+class OfferVerdict(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """For an offer the request named in `explain`: served at `rank`, or the stage and
+    rule that kept it out."""
+
+    offer_id: str
+    served: bool
+    rank: int | None = None
+    stage: str | None = None  # catalog, eligibility, contact, budget, arbitration, diversity
+    code: str | None = None
+    reason: str | None = None
+
+
 class DecisionResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     decision_id: str
     customer_id: str | None
@@ -75,6 +88,8 @@ class DecisionResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     offers: list[OfferOut]
     fallback: str | None
     dry_run: bool = False  # only in a preview's answer (true): not recorded, not counted
+    explained: list[OfferVerdict] = []  # one per offer the request named in `explain`
+    empty_reasons: dict[str, int] = {}  # no offers: how many offers each rule removed
 
 
 class RecommendationRequest(Who, kw_only=True):

@@ -14,6 +14,7 @@ import numpy as np
 
 from omnioffer.contracts.payloads import OfferRow
 from omnioffer.decide.policy import Policy
+from omnioffer.decide.removed import Removed
 from omnioffer.features.history import History
 from omnioffer.features.spec import DAY_S
 
@@ -56,18 +57,39 @@ class Contacts:
         return cls(impressions, redeemed, dismiss, day, bought)
 
 
-def allowed(offer: OfferRow, contacts: Contacts, now: float, policy: Policy) -> bool:
+def not_allowed(offer: OfferRow, contacts: Contacts, now: float, policy: Policy) -> Removed | None:
+    """Why the customer's contacts forbid the offer now (the first rule), or None."""
     oid = offer.offer_id
     if policy.suppress_after_redeem and oid in contacts.redeemed:
-        return False
+        return Removed("contact", "redeemed", "already redeemed")
     dismissed = contacts.last_dismiss.get(oid)
     if dismissed is not None and now - dismissed < policy.dismiss_cooldown_days * DAY_S:
-        return False
+        days = policy.dismiss_cooldown_days
+        return Removed("contact", "dismissed", f"dismissed less than {days:g} days ago")
     shown = contacts.impressions.get(oid, [])
     if offer.max_per_customer is not None and len(shown) >= offer.max_per_customer:
-        return False
+        return Removed(
+            "contact",
+            "max_per_customer",
+            f"shown {len(shown)} times, its max_per_customer is {offer.max_per_customer}",
+        )
     since = now - policy.impression_window_days * DAY_S
-    if sum(t >= since for t in shown) >= policy.max_impressions_per_offer:
-        return False
-    recent = now - policy.suppress_bought_days * DAY_S
-    return not any(contacts.bought_at.get(i, -np.inf) >= recent for i in offer.covered_items)
+    recent = sum(t >= since for t in shown)
+    if recent >= policy.max_impressions_per_offer:
+        return Removed(
+            "contact",
+            "impression_cap",
+            f"shown {recent} times in {policy.impression_window_days:g} days "
+            f"(max_impressions_per_offer {policy.max_impressions_per_offer})",
+        )
+    bought = now - policy.suppress_bought_days * DAY_S
+    for item in offer.covered_items:
+        if contacts.bought_at.get(item, -np.inf) >= bought:
+            return Removed(
+                "contact", "bought", f"bought {item} within {policy.suppress_bought_days:g} days"
+            )
+    return None
+
+
+def allowed(offer: OfferRow, contacts: Contacts, now: float, policy: Policy) -> bool:
+    return not_allowed(offer, contacts, now, policy) is None

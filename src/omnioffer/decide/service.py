@@ -48,6 +48,7 @@ from omnioffer.decide.resolve import Context, Resolver, check_channel
 from omnioffer.decide.score import offer_propensity, score_items
 from omnioffer.decide.signals import Signals
 from omnioffer.decide.stickiness import Served, decode_served, keep_top
+from omnioffer.decide.why_not import Asked, empty_reasons, verdicts
 from omnioffer.errors import InputError, NotFound
 from omnioffer.features.candidates import cosines
 from omnioffer.store.base import FeatureStore, StoreError, StoreUnavailable
@@ -82,7 +83,7 @@ class DecisionService:
         ctx = await self.resolver.context(request)
         model, h = ctx.model, ctx.history
         policy = self.policy  # one policy for the whole decision, even during a reload
-        offers, _ = candidate_offers(model.data, h, channel, ctx.who, policy)
+        offers, contacts = candidate_offers(model.data, h, channel, ctx.who, policy)
         if spent := await self.budgets.spent(policy):
             catalog = model.data.catalog.offers
             offers = [k for k in offers if catalog[k].offer_id not in spent]
@@ -96,8 +97,13 @@ class DecisionService:
         signals = Signals.of(h, model.data, policy, cart)
         ranked = arbitrate(offers, propensity, model.data, channel=channel, policy=policy,
                            signals=signals)  # fmt: skip
-        ranked = keep_top(ranked, ctx.last, ctx.marker, h.now, policy)
-        ranked = diverse(ranked, policy.max_per_category, request.k)
+        every = keep_top(ranked, ctx.last, ctx.marker, h.now, policy)
+        ranked = diverse(every, policy.max_per_category, request.k)
+        asked = None
+        if request.explain or not ranked:
+            asked = Asked(model=model.data, channel=channel, now=h.now, who=ctx.who,
+                          contacts=contacts, policy=policy, spent=spent)  # fmt: skip
+        explained = verdicts(asked, request.explain, every, ranked) if asked else []
         ranked = explain(ranked, signals, basis)
         decision_id = uuid.uuid4().hex
         out = [
@@ -106,6 +112,7 @@ class DecisionService:
                      priority=round(r.priority, 6), reasons=r.reasons)
             for n, r in enumerate(ranked, start=1)
         ]  # fmt: skip
+        empty = empty_reasons(asked) if asked is not None and not out else {}
         if not request.dry_run:  # a preview changes nothing: neither sticky nor counted
             down = ctx.fallback == "store_unavailable"  # count it here only, at no wait
             await self.budgets.served((o.offer_id for o in out), policy, share=not down)
@@ -114,7 +121,8 @@ class DecisionService:
                 await self._remember(decision_id, ctx.customer_id, served)
         return DecisionResponse(decision_id=decision_id, customer_id=ctx.customer_id,
                                 channel=channel, model_version=model.name, offers=out,
-                                fallback=ctx.fallback, dry_run=request.dry_run)  # fmt: skip
+                                fallback=ctx.fallback, dry_run=request.dry_run,
+                                explained=explained, empty_reasons=empty)  # fmt: skip
 
     @staticmethod
     def _propensity(ctx: Context, offers: list[int], channel: str) -> F32:
