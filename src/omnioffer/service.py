@@ -26,6 +26,7 @@ from omnioffer.errors import UsageError
 from omnioffer.settings import CONFIG_ENV, Settings, load_settings
 from omnioffer.store import StoreOptions, describe_store, open_store
 from omnioffer.store.base import FeatureStore, StoreUnavailable
+from omnioffer.store.password import store_password
 from omnioffer.version.holder import ModelHolder
 
 
@@ -78,9 +79,9 @@ def startup_warning(settings: Settings) -> str | None:
 
 
 def open_service_store(settings: Settings) -> FeatureStore:
-    options = StoreOptions(
-        timeout_s=settings.store_timeout_s, log_max_len=settings.event_log_max_len
-    )
+    password = store_password(settings.store_password, settings.store_password_file)
+    options = StoreOptions(timeout_s=settings.store_timeout_s,
+                           log_max_len=settings.event_log_max_len, password=password)  # fmt: skip
     return open_store(settings.store_url, options)
 
 

@@ -39,6 +39,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     port: Annotated[int, msgspec.Meta(ge=0, le=65_535)] = 8000
     workers: Annotated[int, msgspec.Meta(ge=1, le=256)] = 1
     store_url: NonEmpty | None = None  # None: the embedded default store
+    # Redis password kept out of the URL (the URL's own wins); never printed
+    store_password: NonEmpty | None = None
+    store_password_file: NonEmpty | None = None  # its first line is the password
     models_dir: NonEmpty = "models"
     channels: Annotated[tuple[Channel, ...], msgspec.Meta(min_length=1)] = DEFAULT_CHANNELS
     store_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.25
@@ -158,6 +161,8 @@ _TEXT_PARSERS: dict[str, Callable[[str, str], Any]] = {
     "channels": _split_channels,
     "policy": _json_object,
     "store_url": _optional,
+    "store_password": _optional,
+    "store_password_file": _optional,
     "as_of": _optional,
     "event_log_max_len": _optional,
 }
@@ -177,6 +182,8 @@ def _convert(name: str, raw: Any, where: str, *, strict: bool) -> Any:
         return msgspec.convert(raw, _FIELD_TYPES[name], strict=strict)
     except msgspec.ValidationError as exc:
         shown = repr(raw) if len(repr(raw)) <= 80 else repr(raw)[:77] + "..."
+        if name == "store_password":
+            shown = "***"  # a secret is never echoed, even when it is malformed
         raise UsageError(f"{where}: {exc} (got {shown})") from exc
 
 

@@ -42,12 +42,13 @@ def store_url(flag: str | None) -> str | None:
 
 
 def configured_store(url: str | None, *, must_exist: bool = False) -> FeatureStore | None:
-    from omnioffer.store import DEFAULT_EMBEDDED_PATH, open_store
+    from omnioffer.store import DEFAULT_EMBEDDED_PATH, StoreOptions, open_store
+    from omnioffer.store.password import password_from_env
 
     url = store_url(url)
     if url is None and must_exist and not Path(DEFAULT_EMBEDDED_PATH).exists():
         return None
-    return open_store(url)
+    return open_store(url, StoreOptions(password=password_from_env(os.environ)))
 
 
 def store_versions(store: FeatureStore) -> list[VersionInfo]:

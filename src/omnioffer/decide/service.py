@@ -210,8 +210,9 @@ class DecisionService:
         try:
             await asyncio.wait_for(self.store.ping(), self.timeout)
             status = "ok"
-        except (StoreUnavailable, TimeoutError) as exc:
-            status = f"unavailable: {exc}"
+        except (StoreUnavailable, TimeoutError) as exc:  # the details are for the log only:
+            log.warning("readiness: the feature store is unavailable: %s", exc)
+            status = "unavailable"  # the body is public, and names no host, port or secret
         model = await self.holder.current()
         name = model.name if model else None
         return Readiness(

@@ -89,8 +89,10 @@ def open_store(url: str | None, options: StoreOptions | None = None) -> FeatureS
 
 
 def _redis(url: str, options: StoreOptions) -> FeatureStore:
+    from omnioffer.store.password import with_password
     from omnioffer.store.redis import RedisStore
 
+    url = with_password(url, options.password)
     limits, log_max_len, timeout = options.limits, options.log_max_len, options.timeout_s
     if timeout is None:
         return RedisStore(url, limits=limits, log_max_len=log_max_len)

@@ -102,6 +102,8 @@ class StoreOptions:
     timeout_s: float | None = None
     # Redis only: keep about this many newest event-log entries (None: all, until trimmed)
     log_max_len: int | None = None
+    # Redis only: the password, when the URL has none (store/password.py)
+    password: str | None = field(default=None, repr=False)
 
 
 @runtime_checkable

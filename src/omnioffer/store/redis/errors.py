@@ -38,15 +38,24 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+SECRET_QUERY = ("password",)  # query options that carry a secret (redis-py reads them)
+
+
 def redact_url(url: str) -> str:
-    """The URL for messages and logs: never print a password."""
+    """The URL for messages and logs: never print a password, whether it is in the
+    netloc (`redis://:pw@h`, `redis://user:pw@h`) or a query option (`?password=pw`)."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+    netloc = parts.netloc
+    if parts.password is not None:
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host = f"{host}:{parts.port}"
+        netloc = f"{parts.username or ''}:***@{host}"
+    query = "&".join(
+        f"{key}=***" if key.lower() in SECRET_QUERY else f"{key}={value}" if sep else key
+        for key, sep, value in (pair.partition("=") for pair in parts.query.split("&") if pair)
+    )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
 @asynccontextmanager
