@@ -1,0 +1,101 @@
+"""Who may call what: API keys with scopes (and channels), checked before any handler.
+
+Each route needs one scope: decisions `decide`; recommendations and similar items
+`recommend`; events `events`; feedback `feedback`; `/admin/...` `admin`. A key limited
+to some channels may only name those (the body's `channel`, every event's `channel`).
+No key, or one that is unknown, malformed or revoked: 401; a key without the scope or
+the channel: 403. `/health/live` and the API document are always open; `/health/ready`
+and `/metrics` are open when the service listens on a loopback address only, and need
+any valid key otherwise. Without a keys file the service checks nothing (the demo);
+`omnioffer serve` refuses that on a non-loopback address unless `--insecure`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import msgspec
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+
+from omnioffer.api_keys import ApiKey, KeyRing
+
+OPEN = ("/health/live", "/schema")
+PROBES = ("/health/ready", "/metrics")
+SCOPE_OF = {"/v1/decisions": "decide", "/v1/recommendations": "recommend",
+            "/v1/events": "events", "/v1/feedback": "feedback"}  # fmt: skip
+
+
+class _Channels(msgspec.Struct):
+    """The channels a body names (anything else in it is the handler's business)."""
+
+    channel: str | None = None
+    events: list[_EventChannel] = []
+
+
+class _EventChannel(msgspec.Struct):
+    channel: str | None = None
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def scope_of(path: str) -> str | None:
+    """The scope a path needs; None for the open ones and the probes."""
+    if path in SCOPE_OF:
+        return SCOPE_OF[path]
+    if path.startswith("/v1/items/"):
+        return "recommend"
+    if path.startswith("/admin/"):
+        return "admin"
+    return None
+
+
+def presented(request: Request[Any, Any, Any]) -> str | None:
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("x-api-key") or None
+
+
+async def authorize(request: Request[Any, Any, Any], ring: KeyRing, *, open_probes: bool) -> None:
+    """Raise 401/403 unless the request's key may call this route with these channels."""
+    path = request.url.path
+    if path in OPEN or path.startswith(OPEN[1] + "/"):
+        return
+    scope = scope_of(path)
+    if scope is None and (open_probes or path not in PROBES):
+        return  # unrouted paths get their 404 from the router
+    token = presented(request)
+    key = ring.find(token) if token else None
+    if key is None:
+        raise NotAuthorizedException(
+            "a valid API key is required (Authorization: Bearer <key> or X-API-Key)",
+            headers={"WWW-Authenticate": 'Bearer realm="omnioffer"'},
+        )
+    if scope is not None and scope not in key.scopes:
+        raise PermissionDeniedException(f"key {key.key_id} has no {scope!r} scope")
+    await _check_channels(request, key)
+
+
+async def _check_channels(request: Request[Any, Any, Any], key: ApiKey) -> None:
+    if not key.channels or request.method != "POST":
+        return
+    try:
+        body = msgspec.json.decode(await request.body(), type=_Channels)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return  # the handler reports a malformed body
+    named = [body.channel, *(e.channel for e in body.events)]
+    for channel in named:
+        if channel is not None and not key.allows_channel(channel):
+            raise PermissionDeniedException(
+                f"key {key.key_id} is limited to {', '.join(key.channels)}, not {channel!r}"
+            )
