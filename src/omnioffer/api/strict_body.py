@@ -37,8 +37,10 @@ async def strict_body(request: Request[Any, Any, Any]) -> None:
     if kind is None or request.method != "POST":
         return
     try:
-        msgspec.json.decode(await request.body(), type=kind)
+        raw = msgspec.json.decode(await request.body())
+    except msgspec.DecodeError:
+        return  # not JSON (or too deep): the handler's own decoding reports it
+    try:
+        msgspec.convert(raw, kind, strict=True)
     except msgspec.ValidationError as exc:
         raise ValidationException(str(exc)) from exc
-    except msgspec.DecodeError:
-        return  # not JSON: the handler's own decoding reports it
