@@ -99,6 +99,7 @@ def make_service(
         clock=make_clock(settings.as_of, moving=settings.replay_clock == "moving"),
         store_timeout_s=settings.store_timeout_s,
         store_label=describe_store(settings.store_url),
+        max_skew_s=settings.max_clock_skew_s,
     )
 
 

@@ -45,6 +45,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     models_dir: NonEmpty = "models"
     channels: Annotated[tuple[Channel, ...], msgspec.Meta(min_length=1)] = DEFAULT_CHANNELS
     store_timeout_s: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.25
+    # events stamped more than this after the service clock are refused (422)
+    max_clock_skew_s: Annotated[float, msgspec.Meta(ge=0, le=86_400)] = 300.0
     model_poll_s: Annotated[float, msgspec.Meta(gt=0, le=3_600)] = 0.5
     # Redis: keep about this many newest event-log entries, exported or not (None:
     # all, until `export-events --trim` deletes what it exported).

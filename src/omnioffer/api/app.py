@@ -24,6 +24,7 @@ from omnioffer.api.controllers import DEPENDENCIES, ROUTE_HANDLERS
 from omnioffer.api.errors import exception_handlers
 from omnioffer.api.metrics import Metrics, MetricsMiddleware
 from omnioffer.api.ports import Decider
+from omnioffer.api.strict_body import strict_body
 from omnioffer.settings import Settings
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -104,6 +105,7 @@ def create_app(
         dependencies=DEPENDENCIES,
         middleware=_configure_middleware(metrics=metrics),
         exception_handlers=exception_handlers(),
+        before_request=strict_body,
         openapi_config=_configure_openapi(),
         logging_config=_configure_logging(settings=settings),
         request_max_body_size=settings.max_body_bytes,

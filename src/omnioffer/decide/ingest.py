@@ -23,8 +23,12 @@ ITEM_EVENTS = frozenset({"view", "add_to_cart", "purchase", "return"})
 MIN_TS, MAX_TS = 0.0, 4_102_444_800.0  # 1970 .. 2100
 
 
+ANON_PREFIX = "anon:"
+MAX_SKEW_S = 300.0  # default max_clock_skew_s: events stamped later than this are refused
+
+
 def anonymous_id(id_type: str, id_value: str) -> str:
-    return f"anon:{id_type}:{id_value}"
+    return f"{ANON_PREFIX}{id_type}:{id_value}"
 
 
 def parse_timestamp(value: str | float, field: str) -> float:
@@ -49,6 +53,10 @@ def check_who(customer_id: str | None, id_type: str | None, id_value: str | None
                          "id_type and id_value go together")  # fmt: skip
     if customer_id is None and id_type is None:
         raise InputError(f"{at}.customer_id", "give customer_id or id_type + id_value")
+    if customer_id is not None and customer_id.startswith(ANON_PREFIX):
+        raise InputError(f"{at}.customer_id",
+                         f"{customer_id!r} is an anonymous pseudo-id, not a customer id: "
+                         "name the visitor by id_type + id_value")  # fmt: skip
     for name, value in (("customer_id", customer_id), ("id_type", id_type), ("id_value", id_value)):
         if value is not None and (
             "{" in value or "}" in value or (name == "id_type" and ":" in value)
@@ -56,7 +64,7 @@ def check_who(customer_id: str | None, id_type: str | None, id_value: str | None
             raise InputError(f"{at}.{name}", "must not contain '{', '}' (or ':' in id_type)")
 
 
-def _validate(e: EventIn, at: str, channels: Sequence[str]) -> float:
+def _validate(e: EventIn, at: str, channels: Sequence[str], now: float, skew: float) -> float:
     check_who(e.customer_id, e.id_type, e.id_value, at)
     if e.channel not in channels:
         raise InputError(
@@ -66,21 +74,34 @@ def _validate(e: EventIn, at: str, channels: Sequence[str]) -> float:
         raise InputError(f"{at}.item_id", f"{e.event_type} events need an item_id")
     if e.event_type not in ITEM_EVENTS and e.offer_id is None:
         raise InputError(f"{at}.offer_id", f"{e.event_type} events need an offer_id")
-    return parse_timestamp(e.timestamp, f"{at}.timestamp")
+    ts = parse_timestamp(e.timestamp, f"{at}.timestamp")
+    if ts > now + skew:
+        raise InputError(
+            f"{at}.timestamp",
+            f"timestamp {e.timestamp!r} is {ts - now:.0f} s after the service clock "
+            f"(max_clock_skew_s is {skew:g})",
+        )
+    return ts
 
 
 def _event_id(e: EventIn, ts: float) -> str:
     parts = (ts, e.event_type, e.channel, e.customer_id, e.id_type, e.id_value, e.item_id,
-             e.offer_id, e.quantity, e.revenue, e.session_id)  # fmt: skip
+             e.offer_id, e.quantity, e.session_id)  # not revenue, as docs/api.md says  # fmt: skip
     key = "|".join(str(x) for x in parts)
     return "h:" + hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
 async def to_stored(
-    events: Sequence[EventIn], store: FeatureStore, channels: Sequence[str]
+    events: Sequence[EventIn],
+    store: FeatureStore,
+    channels: Sequence[str],
+    now: float,
+    max_skew_s: float = MAX_SKEW_S,
 ) -> list[StoredEvent]:
-    """Validate every event first (nothing is written on any error), then resolve."""
-    stamps = [_validate(e, f"$.events[{i}]", channels) for i, e in enumerate(events)]
+    """Validate every event first (nothing is written on any error), then resolve.
+    `now`: the service clock; no event may be stamped more than `max_skew_s` after it."""
+    stamps = [_validate(e, f"$.events[{i}]", channels, now, max_skew_s)
+              for i, e in enumerate(events)]  # fmt: skip
     resolved: dict[tuple[str, str], str | None] = {}
     out = []
     for e, ts in zip(events, stamps, strict=True):

@@ -41,7 +41,7 @@ from omnioffer.decide.budget import Budgets
 from omnioffer.decide.diversity import diverse
 from omnioffer.decide.eligibility import candidate_offers
 from omnioffer.decide.explain import explain
-from omnioffer.decide.ingest import feedback_event, to_stored
+from omnioffer.decide.ingest import MAX_SKEW_S, feedback_event, to_stored
 from omnioffer.decide.policy import Policy
 from omnioffer.decide.policy_source import PolicySource
 from omnioffer.decide.resolve import Context, Resolver, check_channel
@@ -69,10 +69,11 @@ class DecisionService:
         clock: Callable[[], float],
         store_timeout_s: float,
         store_label: str = "the feature store",
+        max_skew_s: float = MAX_SKEW_S,
     ) -> None:
         self.store, self.holder, self.channels = store, holder, tuple(channels)
         self.policies = policy if isinstance(policy, PolicySource) else PolicySource(policy)
-        self.clock, self.timeout = clock, store_timeout_s
+        self.clock, self.timeout, self.max_skew_s = clock, store_timeout_s, max_skew_s
         self.resolver = Resolver(store, holder, clock=clock, store_timeout_s=store_timeout_s,
                                  store_label=store_label)  # fmt: skip
         self.budgets = Budgets(store, timeout_s=store_timeout_s)
@@ -186,7 +187,8 @@ class DecisionService:
         return SimilarResponse(item_id=item_id, model_version=model.catalog.version, items=items)
 
     async def ingest(self, request: EventsRequest) -> EventsResponse:
-        stored = await to_stored(request.events, self.store, self.channels)
+        stored = await to_stored(request.events, self.store, self.channels, self.clock(),
+                                 self.max_skew_s)  # fmt: skip
         try:
             result = await self.store.ingest(stored)
         except StoreError as exc:

@@ -18,6 +18,7 @@ from omnioffer.store.base import FeatureStore, IdentityLink, StoredEvent
 
 CHANNELS = ("web", "app", "store")
 JAN_1_2024 = 1_704_067_200.0
+NOW = 4_102_444_800.0  # the service clock of these tests (2100): nothing is in the future
 
 
 class FakeStore:
@@ -38,9 +39,11 @@ def ein(**fields: Any) -> EventIn:
     return EventIn(**(base | fields))
 
 
-def stored(events: Sequence[EventIn], store: FakeStore | None = None) -> list[StoredEvent]:
+def stored(
+    events: Sequence[EventIn], store: FakeStore | None = None, now: float = NOW
+) -> list[StoredEvent]:
     fake = store or FakeStore()
-    return asyncio.run(to_stored(events, cast(FeatureStore, fake), CHANNELS))
+    return asyncio.run(to_stored(events, cast(FeatureStore, fake), CHANNELS, now))
 
 
 # --- parse_timestamp --------------------------------------------------------------------------
@@ -245,3 +248,29 @@ def test_a_bad_event_anywhere_refuses_the_batch(bad: EventIn, field: str) -> Non
             stored(batch, store)
         assert err.value.field == f"$.events[{position}].{field}"
     assert store.calls == []  # validated before anything is resolved
+
+
+def test_an_event_stamped_after_the_clock_beyond_the_skew_is_refused() -> None:
+    now = JAN_1_2024
+    stored([ein(customer_id="c1", timestamp=now + 300)], now=now)  # 5 minutes of skew: accepted
+    with pytest.raises(InputError) as refused:
+        stored([ein(customer_id="c1"), ein(customer_id="c1", timestamp=now + 301)], now=now)
+    assert refused.value.field == "$.events[1].timestamp"
+    assert "after the service clock" in str(refused.value)
+    with pytest.raises(InputError):  # six impressions dated 2099 no longer mute anyone
+        stored([ein(customer_id="c1", timestamp="2099-01-01T00:00:00Z")], now=now)
+
+
+def test_an_anonymous_pseudo_id_is_not_a_customer_id() -> None:
+    with pytest.raises(InputError) as refused:
+        stored([ein(customer_id="anon:cookie:abc")])
+    assert refused.value.field == "$.events[0].customer_id"
+    with pytest.raises(InputError):
+        check_who("anon:cookie:abc", None, None, "$")
+
+
+def test_the_derived_event_id_leaves_revenue_out_as_the_docs_say() -> None:
+    (a,) = stored([ein(customer_id="c1", event_type="purchase", revenue=3.2)])
+    (b,) = stored([ein(customer_id="c1", event_type="purchase", revenue=9.9)])
+    (c,) = stored([ein(customer_id="c1", event_type="purchase", quantity=2)])
+    assert a.event_id == b.event_id != c.event_id and a.event_id.startswith("h:")
