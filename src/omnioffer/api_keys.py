@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -65,7 +64,7 @@ class KeyFile:
         body = {"format": 1, "keys": [asdict(k) for k in self.keys.values()]}
         temp = self.path.with_name(f".{self.path.name}.tmp")
         temp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-        os.chmod(temp, 0o600)
+        temp.chmod(0o600)
         temp.replace(self.path)
 
     def create(self, name: str, scopes: Sequence[str], channels: Sequence[str] = ()) -> str:

@@ -39,6 +39,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     port: Annotated[int, msgspec.Meta(ge=0, le=65_535)] = 8000
     workers: Annotated[int, msgspec.Meta(ge=1, le=256)] = 1
     store_url: NonEmpty | None = None  # None: the embedded default store
+    # API keys (omnioffer keys create); None: no key checked (refused off loopback)
+    keys_file: NonEmpty | None = None
     # Redis password kept out of the URL (the URL's own wins); never printed
     store_password: NonEmpty | None = None
     store_password_file: NonEmpty | None = None  # its first line is the password
@@ -163,6 +165,7 @@ _TEXT_PARSERS: dict[str, Callable[[str, str], Any]] = {
     "channels": _split_channels,
     "policy": _json_object,
     "store_url": _optional,
+    "keys_file": _optional,
     "store_password": _optional,
     "store_password_file": _optional,
     "as_of": _optional,

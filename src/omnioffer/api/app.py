@@ -12,19 +12,23 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
+from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.datastructures import State
 from litestar.logging.config import LoggingConfig
 from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from omnioffer.api.access_log import AccessLogMiddleware, JsonFormatter
+from omnioffer.api.auth import authorize, is_loopback
 from omnioffer.api.controllers import DEPENDENCIES, ROUTE_HANDLERS
 from omnioffer.api.errors import exception_handlers
 from omnioffer.api.metrics import Metrics, MetricsMiddleware
 from omnioffer.api.ports import Decider
 from omnioffer.api.strict_body import strict_body
+from omnioffer.api_keys import KeyRing
 from omnioffer.settings import Settings
 
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
@@ -89,6 +93,21 @@ def _configure_middleware(*, metrics: Metrics) -> list[ASGIMiddleware]:
     return [AccessLogMiddleware(), MetricsMiddleware(metrics)]
 
 
+def _before_request(settings: Settings) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
+    """The API-key check (when a keys file is configured), then strict body types."""
+    ring = None
+    if settings.keys_file is not None:
+        ring = KeyRing(Path(settings.keys_file), poll_s=settings.model_poll_s)
+    open_probes = is_loopback(settings.host)
+
+    async def check(request: Request[Any, Any, Any]) -> None:
+        if ring is not None:
+            await authorize(request, ring, open_probes=open_probes)
+        await strict_body(request)
+
+    return check
+
+
 def create_app(
     settings: Settings | None = None,
     decider: Decider | None = None,
@@ -105,7 +124,7 @@ def create_app(
         dependencies=DEPENDENCIES,
         middleware=_configure_middleware(metrics=metrics),
         exception_handlers=exception_handlers(),
-        before_request=strict_body,
+        before_request=_before_request(settings),
         openapi_config=_configure_openapi(),
         logging_config=_configure_logging(settings=settings),
         request_max_body_size=settings.max_body_bytes,
