@@ -110,6 +110,9 @@ class Metrics:
             buckets=LAG_BUCKETS,
             registry=self.registry,
         )
+        # labelled children by label values: `labels()` costs more than the increment
+        self._served_of: dict[tuple[str, str], Counter] = {}
+        self._store_of: dict[str, Histogram] = {}
         self._serving: ServingView = _nothing_served
         self._version: str | None = None
         self._offers: Container[str] = frozenset()
@@ -148,13 +151,20 @@ class Metrics:
         self._sync()
         label = self._channel(channel)
         for offer_id in offer_ids:
-            self.served.labels(self._offer(offer_id), label).inc()
+            key = (self._offer(offer_id), label)
+            child = self._served_of.get(key)
+            if child is None:
+                child = self._served_of[key] = self.served.labels(*key)
+            child.inc()
 
     def count_outcome(self, offer_id: str, channel: str, outcome: str) -> None:
         self.outcomes.labels(self._offer(offer_id), self._channel(channel), outcome[:32]).inc()
 
     def observe_store(self, operation: str, seconds: float) -> None:
-        self.store_latency.labels(operation).observe(seconds)
+        child = self._store_of.get(operation)
+        if child is None:
+            child = self._store_of[operation] = self.store_latency.labels(operation)
+        child.observe(seconds)
 
     def observe_ingest_lag(self, seconds: float) -> None:
         self.ingest_lag.observe(max(seconds, 0.0))
