@@ -139,7 +139,8 @@ def test_the_api_examples_route_by_route(
     cookie = {k: api_events["events"][1][k] for k in ("id_type", "id_value")}
     unlinked = post(client, "/v1/decisions", {**cookie, "channel": "web"})
     assert unlinked["customer_id"] == f"anon:cookie:{cookie['id_value']}"
-    decision, decided = json_blocks(section("docs/api.md", "POST /v1/decisions"))
+    decision, decided, *why_not = json_blocks(section("docs/api.md", "POST /v1/decisions"))
+    assert len(why_not) == 2 and "explain" in why_not[0] and "explained" in why_not[1]
     before = post(client, "/v1/decisions", decision)
     assert len(before["offers"]) >= 2, "the example needs a first and a second offer"
     top, second = (o["offer_id"] for o in before["offers"][:2])
