@@ -5,12 +5,13 @@
 Uses the cached 20k-customer/500-offer version of bench_materialize.py (generated and
 trained once), materialised into a private redis-server (or, with --embedded, a fresh
 embedded store in a temporary folder), and the service `omnioffer serve` builds
-(`open_service_store` + `make_service`), with the replay clock at the serving
-cutoff + 1 day, as bench_serve.py serves it. Each run calls `decide()` for --calls
-random (customer, channel) pairs in one asyncio loop and reports the median and p99
-wall time per call and the process's CPU time per call (this process only: Redis
-is another process; CPU time is the steadier figure on a shared machine); the
-figures printed last are medians over runs. With
+(`open_service_store` + `make_service`, its store calls timed into Metrics, each
+decision's served offers counted as the HTTP handler counts them), with the replay clock
+at the serving cutoff + 1 day, as bench_serve.py serves it. Each run calls `decide()`
+for --calls random (customer, channel) pairs in one asyncio loop and reports the median
+and p99 wall time per call and the process's CPU time per call (this process only: Redis
+is another process; CPU time is the steadier figure on a shared machine); the figures
+printed last are medians over runs. With
 --profile, one extra run under cProfile prints the cumulative time of each stage of
 the decision path as a share of the run.
 """
@@ -31,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_materialize import BULK_QUERY, DEFAULT_CACHE, prepare, redis_server, serving_cutoff
+from omnioffer.api.metrics import Metrics
 from omnioffer.contracts.http import DecisionRequest
 from omnioffer.decide.service import DecisionService
 from omnioffer.jobs.materialize import materialize
@@ -65,11 +67,14 @@ def requests(ids: list[str], calls: int, seed: int) -> list[DecisionRequest]:
     ]
 
 
-async def timed_run(service: DecisionService, batch: list[DecisionRequest]) -> list[float]:
+async def timed_run(
+    service: DecisionService, batch: list[DecisionRequest], metrics: Metrics
+) -> list[float]:
     out = []
     for request in batch:
         start = time.perf_counter()
-        await service.decide(request)
+        response = await service.decide(request)
+        metrics.count_served(response.channel, (o.offer_id for o in response.offers))  # handler
         out.append(time.perf_counter() - start)
     return out
 
@@ -109,13 +114,14 @@ def main() -> None:
             await loader.close()
             settings = load_settings(None, env={}, overrides={
                 "store_url": url, "models_dir": str(models), "as_of": as_of})  # fmt: skip
-            service = make_service(settings, open_service_store(settings))
+            metrics = Metrics(settings.channels)
+            service = make_service(settings, open_service_store(settings), metrics=metrics)
             await service.holder.refresh()
-            await timed_run(service, requests(ids, 200, args.seed))  # warm-up
+            await timed_run(service, requests(ids, 200, args.seed), metrics)  # warm-up
             medians, p99s, cpus = [], [], []
             for run in range(args.runs):
                 cpu = time.process_time()
-                times = sorted(await timed_run(service, requests(ids, args.calls, run)))
+                times = sorted(await timed_run(service, requests(ids, args.calls, run), metrics))
                 cpus.append((time.process_time() - cpu) / args.calls * 1e3)
                 medians.append(statistics.median(times) * 1e3)
                 p99s.append(times[int(0.99 * (len(times) - 1))] * 1e3)
@@ -129,7 +135,7 @@ def main() -> None:
                 batch = requests(ids, args.calls, 99)
                 start = time.perf_counter()
                 profiler.enable()
-                await timed_run(service, batch)
+                await timed_run(service, batch, metrics)
                 profiler.disable()
                 stage_table(pstats.Stats(profiler), time.perf_counter() - start)
                 pstats.Stats(profiler).sort_stats("tottime").print_stats(25)

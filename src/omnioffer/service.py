@@ -11,13 +11,15 @@ from __future__ import annotations
 import functools
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import UTC, datetime
 from pathlib import Path
 
 from litestar import Litestar
 
 from omnioffer.api.app import create_app
+from omnioffer.api.metered_store import MeteredStore
+from omnioffer.api.metrics import Metrics
 from omnioffer.decide.policy import load_policy
 from omnioffer.decide.policy_source import PolicySource
 from omnioffer.decide.resolve import not_materialized
@@ -28,6 +30,12 @@ from omnioffer.store import StoreOptions, describe_store, open_store
 from omnioffer.store.base import FeatureStore, StoreUnavailable
 from omnioffer.store.password import store_password
 from omnioffer.version.holder import ModelHolder
+
+
+def _serving(holder: ModelHolder) -> tuple[str, Container[str]] | None:
+    """What Metrics bounds offer labels by: the served version and its offer ids."""
+    model = holder.model
+    return None if model is None else (model.name, model.data.offer_index)
 
 
 def make_clock(
@@ -86,32 +94,46 @@ def open_service_store(settings: Settings) -> FeatureStore:
 
 
 def make_service(
-    settings: Settings, store: FeatureStore, policy_file: Path | None = None
+    settings: Settings,
+    store: FeatureStore,
+    policy_file: Path | None = None,
+    metrics: Metrics | None = None,
 ) -> DecisionService:
-    """`policy_file`: the settings file whose [policy] is re-read live (None: fixed)."""
+    """`policy_file`: the settings file whose [policy] is re-read live (None: fixed);
+    `metrics`: what the store calls and the served model report to (None: nothing)."""
+    clock = make_clock(settings.as_of, moving=settings.replay_clock == "moving")
+    if metrics is not None:
+        store = MeteredStore(store, metrics, clock)
     holder = ModelHolder(store, Path(settings.models_dir), settings.model_poll_s)
+    if metrics is not None:
+        metrics.follow(functools.partial(_serving, holder))
     policy = PolicySource(load_policy(settings.policy), policy_file, poll_s=settings.model_poll_s)
     return DecisionService(
         store,
         holder,
         channels=settings.channels,
         policy=policy,
-        clock=make_clock(settings.as_of, moving=settings.replay_clock == "moving"),
+        clock=clock,
         store_timeout_s=settings.store_timeout_s,
         store_label=describe_store(settings.store_url),
         max_skew_s=settings.max_clock_skew_s,
     )
 
 
-async def build_decider(settings: Settings, policy_file: Path | None = None) -> DecisionService:
-    service = make_service(settings, open_service_store(settings), policy_file)
+async def build_decider(
+    settings: Settings, policy_file: Path | None = None, metrics: Metrics | None = None
+) -> DecisionService:
+    service = make_service(settings, open_service_store(settings), policy_file, metrics)
     await service.holder.refresh()  # load the active model now if the store is up
     return service
 
 
 def create_service_app(settings: Settings, policy_file: Path | None = None) -> Litestar:
-    """The real service: the HTTP app over a decision service built in each worker."""
-    return create_app(settings, build=functools.partial(build_decider, policy_file=policy_file))
+    """The real service: the HTTP app over a decision service built in each worker, its
+    store calls and served model reported to the app's metrics."""
+    metrics = Metrics(settings.channels)
+    build = functools.partial(build_decider, policy_file=policy_file, metrics=metrics)
+    return create_app(settings, build=build, metrics=metrics)
 
 
 def app_from_env() -> Litestar:

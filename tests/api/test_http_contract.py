@@ -170,6 +170,10 @@ def test_metrics_report_latency_and_decisions_by_channel(
     assert 'omnioffer_decisions_total{channel="web",fallback="none"} 2.0' in text
     assert 'omnioffer_decisions_total{channel="app",fallback="unknown_customer"} 1.0' in text
     assert 'omnioffer_decisions_total{channel="other",fallback="none"} 1.0' in text
+    # no catalog followed here: every offer label is bounded to "other"
+    assert 'omnioffer_offers_served_total{channel="other",offer="other"} 2.0' in text
+    assert 'omnioffer_offers_served_total{channel="web",offer="other"} 4.0' in text
+    assert 'channel="carrier-pigeon"' not in text and 'offer="o1"' not in text
 
 
 def test_apps_have_separate_registries(fake: Any, valid_body: ValidBody) -> None:

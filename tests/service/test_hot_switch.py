@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from omnioffer.contracts.payloads import CATALOG, decode_catalog
 from omnioffer.jobs.materialize import materialize
@@ -245,3 +246,14 @@ def test_activate_switches_every_worker_under_load_and_rolls_back(
     # already in flight may finish on the model they started with).
     assert _sent_between(answers, switched, rollback) == {v.v2}
     assert _sent_between(answers, rolled_back, float("inf")) == {v.v1}
+
+    # /metrics aggregates both workers (multiprocess mode): every decision is counted
+    # whichever worker answered, and the version they all serve now reports 1.
+    scraped = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for f in text_string_to_metric_families(httpx.get(f"{server.base}/metrics").text)
+               for s in f.samples}  # fmt: skip
+    decided = sum(n for (name, _), n in scraped.items() if name == "omnioffer_decisions_total")
+    assert decided == len(answers)
+    assert scraped[("omnioffer_model_info", (("version", v.v1),))] == 1.0
+    served = [n for (name, _), n in scraped.items() if name == "omnioffer_offers_served_total"]
+    assert sum(served) > 0, "the served offers are aggregated too"

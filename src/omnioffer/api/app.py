@@ -69,7 +69,7 @@ def _configure_state(*, settings: Settings, decider: Decider | None, metrics: Me
 
 
 def _configure_lifespan(
-    *, settings: Settings, decider: Decider | None, build: DeciderBuilder | None
+    *, settings: Settings, decider: Decider | None, build: DeciderBuilder | None, metrics: Metrics
 ) -> Sequence[Lifespan]:
     """Build (and always close) a Decider unless the caller brought and owns one."""
     if decider is not None:
@@ -85,6 +85,7 @@ def _configure_lifespan(
             yield
         finally:
             await built.close()
+            metrics.close()
 
     return (decider_lifespan,)
 
@@ -113,14 +114,18 @@ def create_app(
     decider: Decider | None = None,
     *,
     build: DeciderBuilder | None = None,
+    metrics: Metrics | None = None,
 ) -> Litestar:
-    """The HTTP service; `decider` given means the caller opens and closes it."""
+    """The HTTP service; `decider` given means the caller opens and closes it. `metrics`:
+    the app's, when the builder reports to them too (None: a fresh set)."""
     settings = settings if settings is not None else Settings()
-    metrics = Metrics(settings.channels)
+    metrics = metrics if metrics is not None else Metrics(settings.channels)
+    lifespan = _configure_lifespan(settings=settings, decider=decider, build=build,
+                                   metrics=metrics)  # fmt: skip
     return Litestar(
         route_handlers=list(ROUTE_HANDLERS),
         state=_configure_state(settings=settings, decider=decider, metrics=metrics),
-        lifespan=list(_configure_lifespan(settings=settings, decider=decider, build=build)),
+        lifespan=list(lifespan),
         dependencies=DEPENDENCIES,
         middleware=_configure_middleware(metrics=metrics),
         exception_handlers=exception_handlers(),

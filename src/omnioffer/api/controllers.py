@@ -110,6 +110,7 @@ class DecisionController(Controller):
             response = await services.decider.decide(data)
         if not response.dry_run:
             services.metrics.count_decision(response.channel, response.fallback)
+            services.metrics.count_served(response.channel, (o.offer_id for o in response.offers))
         note(customer=hash_customer(response.customer_id), channel=response.channel,
              decision_id=response.decision_id, model_version=response.model_version,
              fallback=response.fallback)  # fmt: skip
