@@ -15,6 +15,18 @@ from omnioffer.cli.args import Subparsers, store_flag
 from omnioffer.errors import UsageError
 
 
+def check_exposure(host: str, keys_file: str | None, *, insecure: bool) -> None:
+    """Refuse to answer anyone on a non-loopback address without API keys."""
+    from omnioffer.api.auth import is_loopback
+
+    if keys_file is None and not is_loopback(host) and not insecure:
+        raise UsageError(
+            f"--host {host} is reachable from other machines and no keys_file is set, so "
+            "anyone could read any customer's decisions: create keys (`omnioffer keys "
+            "create`) and pass --keys-file, or give --insecure to serve without them"
+        )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from omnioffer.server import run_server
     from omnioffer.service import check_settings, startup_warning
@@ -29,6 +41,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "as_of": args.as_of,
         "replay_clock": args.replay_clock,
         "channels": args.channels_flag,
+        "keys_file": args.keys_file,
     }
     from_env = os.environ.get(CONFIG_ENV, "").strip()
     config: Path | None = args.config or (Path(from_env) if from_env else None)
@@ -37,6 +50,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         check_settings(settings)
     except UsageError as exc:
         raise UsageError(f"{exc} in {config}" if config else str(exc)) from exc
+    check_exposure(settings.host, settings.keys_file, insecure=args.insecure)
     if (warning := startup_warning(settings)) is not None:
         print(f"omnioffer serve: warning: {warning}", file=sys.stderr, flush=True)
     run_server(settings, config)
@@ -57,5 +71,8 @@ def add_serve(sub: Subparsers) -> None:
     p.add_argument(
         "--config", type=Path, default=None, help="TOML settings file (env OMNIOFFER_CONFIG)"
     )
+    p.add_argument("--keys-file", default=None, help="API keys (env OMNIOFFER_KEYS_FILE)")
+    p.add_argument("--insecure", action="store_true",
+                   help="serve a non-loopback --host without API keys")  # fmt: skip
     store_flag(p)
     p.set_defaults(handler=cmd_serve)
