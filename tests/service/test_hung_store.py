@@ -31,16 +31,19 @@ RECOVERY_DEADLINE_S = 10.0
 
 
 @pytest.fixture
-def lookups(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """When each call reached the Redis store's active-version lookup (monotonic)."""
-    calls: list[float] = []
-    real = RedisStore.active_version
+def lookups(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[float]]:
+    """When each call reached the Redis store's active-version lookup and its per-decision
+    fetch (monotonic), by method name."""
+    calls: dict[str, list[float]] = {"active_version": [], "fetch_customer": []}
+    for name, times in calls.items():
+        real = getattr(RedisStore, name)
 
-    async def counted(self: RedisStore) -> str | None:
-        calls.append(time.monotonic())
-        return await real(self)
+        async def counted(self: RedisStore, *args: Any, _real: Any = real,
+                          _times: list[float] = times) -> Any:  # fmt: skip
+            _times.append(time.monotonic())
+            return await _real(self, *args)
 
-    monkeypatch.setattr(RedisStore, "active_version", counted)
+        monkeypatch.setattr(RedisStore, name, counted)
     return calls
 
 
@@ -78,7 +81,7 @@ def until(answer: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]],
 
 
 def test_a_hung_redis_degrades_decisions_and_the_holder_backs_off(
-    hung_app: RedisApp, lookups: list[float]
+    hung_app: RedisApp, lookups: dict[str, list[float]]
 ) -> None:
     s = hung_app
     cid = customer_with_offers(s.client, ("app",))
@@ -101,7 +104,8 @@ def test_a_hung_redis_degrades_decisions_and_the_holder_backs_off(
         refused = redeems(cid, offers[2:], s.now, tag="refused-")
         answer = s.events(refused)
         feedback = s.call("POST", "/v1/feedback", click)
-        lookups_while_hung = [t for t in lookups if t >= hung_at]
+        lookups_while_hung = [t for t in lookups["active_version"] if t >= hung_at]
+        fetches_while_hung = [t for t in lookups["fetch_customer"] if t >= hung_at]
         hung_for = time.monotonic() - hung_at
     finally:
         s.redis.resume()
@@ -111,7 +115,11 @@ def test_a_hung_redis_degrades_decisions_and_the_holder_backs_off(
     # one lookup per model_poll_s at most, however many requests (before the fix: one
     # per request once the first had failed, each with the others queued behind it)
     assert len(lookups_while_hung) <= 1 + int(hung_for / MODEL_POLL_S), lookups_while_hung
-    assert len(hung) >= 2 * (1 + int(hung_for / MODEL_POLL_S)), len(hung)
+    # and the store gate: one probe at a time asks the hung store (each waits up to
+    # store_timeout_s), every other decision falls back without asking it
+    probes = PARALLEL + int(hung_for / STORE_TIMEOUT_S)
+    assert len(fetches_while_hung) <= probes, (len(fetches_while_hung), len(hung))
+    assert len(hung) > 2 * probes, len(hung)
     assert answer.status_code == 503, answer.text
     assert answer.headers["retry-after"] == "1"
     assert feedback.status_code == 503, feedback.text
