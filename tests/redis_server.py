@@ -1,8 +1,11 @@
-"""A private redis-server process for tests, restartable on the same port (outage tests)."""
+"""A private redis-server process for tests, restartable on the same port (outage tests),
+and able to hang (SIGSTOP) and resume (SIGCONT) or die at once (SIGKILL)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -47,7 +50,8 @@ def _answers_ping(port: int) -> bool:
 class RedisServer:
     """redis-server without persistence in its own temp dir; start() waits for PING.
 
-    `extra_args` go to redis-server as they are (e.g. "--requirepass", "pw").
+    `extra_args` go to redis-server as they are (e.g. "--requirepass", "pw"; or
+    "--appendonly", "yes": the data then survives kill() + start(), same dir).
     """
 
     def __init__(self, port: int | None = None, extra_args: Sequence[str] = ()) -> None:
@@ -81,10 +85,31 @@ class RedisServer:
             time.sleep(0.01)  # polling interval, not synchronisation
         return self
 
+    def _signal(self, sig: signal.Signals) -> None:
+        if self._proc is None:
+            raise RuntimeError(f"redis-server on port {self.port} is not running")
+        os.kill(self._proc.pid, sig)
+
+    def pause(self) -> None:
+        """SIGSTOP: the server hangs; its kernel still accepts connections and bytes."""
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT: the server goes on, with whatever its sockets received meanwhile."""
+        self._signal(signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL (no shutdown save) and wait until the process is gone."""
+        self._signal(signal.SIGKILL)
+        assert self._proc is not None
+        self._proc.wait(timeout=10)
+        self._proc = None
+
     def stop(self) -> None:
         """Terminate and wait until the process is gone (its port is then closed)."""
         if self._proc is None:
             return
+        os.kill(self._proc.pid, signal.SIGCONT)  # a paused server would never see SIGTERM
         self._proc.terminate()
         try:
             self._proc.wait(timeout=10)

@@ -10,6 +10,7 @@ import pytest
 from litestar.testing import TestClient
 
 from omnioffer.service import create_service_app
+from redis_server import RedisServer, require_redis_server
 from served_version import AS_OF_DAYS, iso, load_into, service_settings
 from training.train import TrainOutcome
 
@@ -30,3 +31,14 @@ def served(
     settings = service_settings(embedded_url, models, as_of=iso(now), replay_clock="frozen")
     with TestClient(create_service_app(settings)) as client:
         yield client, now
+
+
+@pytest.fixture
+def redis() -> Iterator[RedisServer]:
+    """A private redis-server for this test alone (it may stop, pause or kill it)."""
+    require_redis_server()  # fails (never skips) when redis-server is missing
+    server = RedisServer().start()
+    try:
+        yield server
+    finally:
+        server.cleanup()

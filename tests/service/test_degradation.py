@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 from helpers import customer_with_offers, rank_of
-from litestar.testing import TestClient
+from redis_app import RedisApp, redeems, redis_app
 
-from omnioffer.service import create_service_app
-from redis_server import RedisServer, require_redis_server
-from served_version import AS_OF_DAYS, iso, load_into, service_settings
+from redis_server import RedisServer
+from served_version import load_into
 
 if TYPE_CHECKING:
     from training.train import TrainOutcome
@@ -28,65 +24,10 @@ DEGRADED_BUDGET_S = 2.0  # a degraded answer must still come quickly
 RECOVERY_DEADLINE_S = 10.0
 
 
-@dataclass
-class RedisApp:
-    """The real app over a private Redis, with every answer it gave recorded."""
-
-    client: TestClient[Any]
-    redis: RedisServer
-    models: Path
-    now: float
-    answers: list[tuple[str, int]] = field(default_factory=list)  # (path, status)
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> httpx.Response:
-        r = self.client.request(method, path, json=body)
-        self.answers.append((path, r.status_code))
-        return r
-
-    def timed(self, path: str, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
-        started = time.monotonic()
-        r = self.call("POST", path, body)
-        took = time.monotonic() - started
-        assert r.status_code == 200, r.text
-        answer: dict[str, Any] = r.json()
-        return answer, took
-
-    def decide(self, customer: str, channel: str, k: int = 10) -> dict[str, Any]:
-        body = {"customer_id": customer, "channel": channel, "k": k}
-        return self.timed("/v1/decisions", body)[0]
-
-    def events(self, batch: list[dict[str, Any]]) -> httpx.Response:
-        return self.call("POST", "/v1/events", {"events": batch})
-
-
 @pytest.fixture
-def redis() -> Iterator[RedisServer]:
-    require_redis_server()  # fails (never skips) when redis-server is missing
-    server = RedisServer().start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
-
-
-@pytest.fixture
-def redis_app(trained: tuple[Path, TrainOutcome], redis: RedisServer) -> Iterator[RedisApp]:
-    models, _ = trained
-    cutoff = load_into(redis.url, models)
-    now = cutoff + timedelta(days=AS_OF_DAYS).total_seconds()
-    settings = service_settings(
-        redis.url, models, as_of=iso(now), replay_clock="frozen", store_timeout_s=STORE_TIMEOUT_S
-    )
-    with TestClient(create_service_app(settings)) as client:
-        yield RedisApp(client, redis, models, now)
-
-
-def _redeems(cid: str, offers: list[str], now: float) -> list[dict[str, Any]]:
-    return [
-        {"customer_id": cid, "channel": "store", "event_type": "offer_redeem",
-         "offer_id": offer, "timestamp": iso(now - 60 + n)}
-        for n, offer in enumerate(offers)
-    ]  # fmt: skip
+def app_on_redis(trained: tuple[Path, TrainOutcome], redis: RedisServer) -> Iterator[RedisApp]:
+    with redis_app(trained[0], redis, store_timeout_s=STORE_TIMEOUT_S) as app:
+        yield app
 
 
 def _check_outage(s: RedisApp, cid: str, batch: list[dict[str, Any]]) -> None:
@@ -125,14 +66,14 @@ def _await_recovery(s: RedisApp, cid: str) -> dict[str, Any]:
         assert time.monotonic() < deadline, f"no recovery after 10 s: {decision['fallback']}"
 
 
-def test_a_redis_outage_degrades_reads_refuses_writes_and_recovers(redis_app: RedisApp) -> None:
-    s = redis_app
+def test_a_redis_outage_degrades_reads_refuses_writes_and_recovers(app_on_redis: RedisApp) -> None:
+    s = app_on_redis
     cid = customer_with_offers(s.client, ("app",))
     healthy = s.decide(cid, "app")
     assert healthy["fallback"] is None
     assert s.call("GET", "/health/ready").status_code == 200
     top_two = [o["offer_id"] for o in healthy["offers"][:2]]
-    batch = _redeems(cid, top_two, s.now)
+    batch = redeems(cid, top_two, s.now)
 
     s.redis.stop()
     _check_outage(s, cid, batch)

@@ -21,6 +21,7 @@ from omnioffer.errors import OmniofferError
 from omnioffer.store.base import SERVED, FeatureStore
 
 log = logging.getLogger("omnioffer.serve")
+FAILED_RETRY_S = 1.0  # after a failed read, a hung store costs one timeout per second
 
 
 class Budgets:
@@ -35,6 +36,7 @@ class Budgets:
         self.mine: dict[str, int] = {}  # served by this worker since
         self.read_at: float | None = None
         self.read_for: frozenset[str] = frozenset()  # the offers last read
+        self.failed = False  # the last read failed: the next waits FAILED_RETRY_S
 
     async def spent(self, policy: Policy) -> frozenset[str]:
         """The budgeted offers that may not be served any more."""
@@ -42,8 +44,11 @@ class Budgets:
         if not caps:
             return frozenset()
         now = self.tick()
-        stale = self.read_at is None or now - self.read_at >= policy.budget_refresh_s
-        if stale or not self.read_for.issuperset(caps):
+        every = (
+            max(policy.budget_refresh_s, FAILED_RETRY_S) if self.failed else policy.budget_refresh_s
+        )
+        stale = self.read_at is None or now - self.read_at >= every
+        if stale or (not self.failed and not self.read_for.issuperset(caps)):
             await self._refresh(list(caps), now)
         return frozenset(
             o for o, cap in caps.items() if self.counts.get(o, 0) + self.mine.get(o, 0) >= cap
@@ -52,11 +57,13 @@ class Budgets:
     async def _refresh(self, offer_ids: list[str], now: float) -> None:
         try:
             found = await asyncio.wait_for(self.store.offer_counters(offer_ids), self.timeout)
-        except (OmniofferError, TimeoutError) as exc:  # keep the last counts: degrade
+        except (OmniofferError, TimeoutError) as exc:  # keep the last counts: degrade,
             log.warning("budget counters unavailable, using the last ones: %s", exc)
+            self.read_at, self.failed = now, True  # and ask again in FAILED_RETRY_S, not now
             return
         self.counts = {o: row.get(SERVED, 0) for o, row in found.items()}
         self.mine, self.read_at, self.read_for = {}, now, frozenset(offer_ids)
+        self.failed = False
 
     async def served(self, offer_ids: Iterable[str], policy: Policy, *, share: bool = True) -> None:
         """Count a decision's offers against their budgets (the unbudgeted are ignored),

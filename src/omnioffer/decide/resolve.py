@@ -3,7 +3,9 @@
 resolve identity (a customer id, or any linked identifier) -> fetch the customer's
 batch record, real-time events and previous decision in one store round trip ->
 the request's Context. A store that fails or times out here degrades the request to
-the popularity fallback (Context.fallback = "store_unavailable"), never to an error.
+the popularity fallback (Context.fallback = "store_unavailable"), never to an error;
+while it is down, the store gate lets one request at a time ask it and the others
+fall back at once (decide/store_gate.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from omnioffer.contracts.payloads import decode_batch, decode_event
 from omnioffer.decide.eligibility import Customer
 from omnioffer.decide.ingest import anonymous_id, check_who
 from omnioffer.decide.stickiness import Served, decode_served, events_marker
+from omnioffer.decide.store_gate import StoreGate
 from omnioffer.errors import InputError
 from omnioffer.features.history import History
 from omnioffer.store.base import FeatureStore, NothingMaterialized, StoreUnavailable
@@ -74,6 +77,7 @@ class Resolver:
     ) -> None:
         self.store, self.holder, self.clock, self.timeout = store, holder, clock, store_timeout_s
         self.store_label = store_label
+        self.gate = StoreGate()
 
     async def model(self) -> ActiveModel:
         model = await self.holder.current()
@@ -95,19 +99,22 @@ class Resolver:
     async def context(self, who: Who) -> Context:
         model, now = await self.model(), self.clock()
         nobody = Customer(None, {})
+        check_who(who.customer_id, who.id_type, who.id_value, "$")  # a 400 even when down
+        if self.gate.closed():
+            return self._unavailable(model, who, now)
         try:
-            # asyncio.timeout, not wait_for: no extra task per call on the hot path
-            if who.customer_id is not None:  # no store call: no timeout to arm
-                cid = await self.customer_id(who)
-            else:
-                async with asyncio.timeout(self.timeout):
+            with self.gate.asking():
+                # asyncio.timeout, not wait_for: no extra task per call on the hot path
+                if who.customer_id is not None:  # no store call: no timeout to arm
                     cid = await self.customer_id(who)
-            async with asyncio.timeout(self.timeout):
-                record = await self.store.fetch_customer(model.name, cid)
+                else:
+                    async with asyncio.timeout(self.timeout):
+                        cid = await self.customer_id(who)
+                async with asyncio.timeout(self.timeout):
+                    record = await self.store.fetch_customer(model.name, cid)
         except (StoreUnavailable, TimeoutError) as exc:
             log.warning("store unavailable, serving the fallback: %s", exc)
-            empty = History.build([], model.data, now)
-            return Context(model, who.customer_id, empty, nobody, None, "store_unavailable")
+            return self._unavailable(model, who, now)
         batch = decode_batch(record.batch) if record.batch else None
         events = (batch.events if batch else []) + [decode_event(p) for p in record.events]
         h = History.build(events, model.data, now, clamp=True)
@@ -117,3 +124,8 @@ class Resolver:
         user = np.frombuffer(batch.factors, dtype=np.float32) if batch.factors else None
         profile = Customer(batch.segment, batch.consent)
         return Context(model, cid, h, profile, user, None, last, marker)
+
+    @staticmethod
+    def _unavailable(model: ActiveModel, who: Who, now: float) -> Context:
+        empty, nobody = History.build([], model.data, now), Customer(None, {})
+        return Context(model, who.customer_id, empty, nobody, None, "store_unavailable")

@@ -230,4 +230,5 @@ class DecisionService:
         return PolicyReloaded(source=str(self.policies.path), policy=msgspec.structs.asdict(policy))
 
     async def close(self) -> None:
+        await self.holder.close()
         await self.store.close()

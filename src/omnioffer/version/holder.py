@@ -1,6 +1,10 @@
 """The model a worker serves, and how it follows `activate` without a restart.
 
-Each worker re-reads the store's active version at most every `poll_s` seconds.
+Each worker re-reads the store's active version at most every `poll_s` seconds,
+whether the store answered or failed: a hung or dead store is asked once per `poll_s`,
+never once per request. Once a model is loaded the lookup runs in the background (one
+at a time), so requests never wait for it and never queue behind it; they serve the
+model the worker has. Only a worker with no model yet waits for its first answer.
 A new version is loaded beside the old one (catalog from the store, ONNX rankers
 from the models directory, checksums verified) and swapped in with one reference
 assignment, so requests in flight finish on the model they started with and no
@@ -10,8 +14,10 @@ request ever sees a half-loaded version.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,31 +64,52 @@ def _verified_rankers(models_dir: Path, version: str) -> LoadedVersion:
 class ModelHolder:
     """The worker's current model; `current()` refreshes it when the store says so."""
 
-    def __init__(self, store: FeatureStore, models_dir: Path, poll_s: float) -> None:
-        self._store, self._dir, self._poll = store, models_dir, poll_s
+    def __init__(
+        self,
+        store: FeatureStore,
+        models_dir: Path,
+        poll_s: float,
+        *,
+        ticker: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store, self._dir, self._poll, self._tick = store, models_dir, poll_s, ticker
         self._model: ActiveModel | None = None
         self.store_is_empty = False  # the store answered: no version is active
-        self._checked = -float("inf")
+        self._due = -float("inf")  # when to ask the store again
         self._lock = asyncio.Lock()
+        self._asking: asyncio.Task[None] | None = None
 
     @property
     def model(self) -> ActiveModel | None:
         return self._model
 
     async def current(self) -> ActiveModel | None:
-        if time.monotonic() - self._checked >= self._poll:
-            await self.refresh()
+        if self._tick() < self._due:
+            return self._model
+        if self._model is None:
+            await self.refresh()  # nothing to serve yet: wait (only for one lookup)
+        elif self._asking is None:
+            self._asking = asyncio.create_task(self._refresh_aside())
         return self._model
+
+    async def _refresh_aside(self) -> None:
+        try:
+            await self.refresh()
+        finally:
+            self._asking = None
 
     async def refresh(self) -> None:
         async with self._lock:
-            if time.monotonic() - self._checked < self._poll:
+            if self._tick() < self._due:
                 return
             try:
                 active = await self._store.active_version()
-            except StoreUnavailable:
-                return  # keep serving the model we have; retry on the next request
-            self._checked = time.monotonic()
+            except (StoreUnavailable, TimeoutError) as exc:
+                log.warning("cannot read the active version, keeping %s: %s",
+                            self._model.name if self._model else "none", exc)  # fmt: skip
+                return
+            finally:  # answered or failed: the next lookup is one poll away
+                self._due = self._tick() + self._poll
             self.store_is_empty = active is None
             if active is None or (self._model and self._model.name == active):
                 return
@@ -92,3 +119,11 @@ class ModelHolder:
             except (ArtifactError, StoreUnavailable) as exc:
                 log.error("cannot switch to version %s, keeping %s: %s", active,
                           self._model.name if self._model else "none", exc)  # fmt: skip
+
+    async def close(self) -> None:
+        """Stop a lookup still running in the background."""
+        task = self._asking
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
