@@ -27,7 +27,7 @@ from omnioffer.api.controllers import DEPENDENCIES, ROUTE_HANDLERS
 from omnioffer.api.errors import exception_handlers
 from omnioffer.api.metrics import Metrics, MetricsMiddleware
 from omnioffer.api.ports import Decider
-from omnioffer.api.strict_body import strict_body
+from omnioffer.api.strict_body import check_types, json_body
 from omnioffer.api_keys import KeyRing
 from omnioffer.settings import Settings
 
@@ -102,9 +102,10 @@ def _before_request(settings: Settings) -> Callable[[Request[Any, Any, Any]], Aw
     open_probes = is_loopback(settings.host)
 
     async def check(request: Request[Any, Any, Any]) -> None:
+        body = await json_body(request)  # decoded once, for both checks
         if ring is not None:
-            await authorize(request, ring, open_probes=open_probes)
-        await strict_body(request)
+            authorize(request, ring, body, open_probes=open_probes)
+        check_types(request, body)
 
     return check
 

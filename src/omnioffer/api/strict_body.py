@@ -1,10 +1,11 @@
 """JSON bodies with strict types: `"k": "3"` is a 400, as docs/api.md promises.
 
 Litestar converts a request body leniently (a numeric string becomes an int). Before
-the handler runs, this hook decodes the same bytes (read once; Litestar keeps them) as
-the route's contract struct in msgspec's strict mode, so a wrong JSON type fails with
-the usual 400 problem naming the field. Bodies that are not JSON at all are left to
-the normal path, which reports them as malformed.
+the handler runs, the app's hook decodes the same bytes once (Litestar keeps them;
+the API-key check reads its channels from the same decoded body) and converts them
+to the route's contract struct in msgspec's strict mode, so a wrong JSON type fails
+with the usual 400 problem naming the field. Bodies that are not JSON at all are left
+to the normal path, which reports them as malformed.
 """
 
 from __future__ import annotations
@@ -31,16 +32,28 @@ BODIES: Mapping[str, type[msgspec.Struct]] = {
 }
 
 
-async def strict_body(request: Request[Any, Any, Any]) -> None:
-    """The app's before_request hook: refuse a body whose JSON types are wrong."""
-    kind = BODIES.get(request.scope.get("path_template") or request.url.path)
-    if kind is None or request.method != "POST":
+async def json_body(request: Request[Any, Any, Any]) -> Any:
+    """The body of a POST to a contract route as plain JSON values, decoded once for
+    the checks before the handler; None for other routes and bodies that are not JSON
+    (or too deep), which the handler's own decoding reports."""
+    if request.method != "POST" or _kind(request) is None:
+        return None
+    try:
+        return msgspec.json.decode(await request.body())
+    except msgspec.DecodeError:
+        return None
+
+
+def check_types(request: Request[Any, Any, Any], body: Any) -> None:
+    """Refuse a body (as json_body decoded it) whose JSON types are wrong for its route."""
+    kind = _kind(request)
+    if body is None or kind is None:
         return
     try:
-        raw = msgspec.json.decode(await request.body())
-    except msgspec.DecodeError:
-        return  # not JSON (or too deep): the handler's own decoding reports it
-    try:
-        msgspec.convert(raw, kind, strict=True)
+        msgspec.convert(body, kind, strict=True)
     except msgspec.ValidationError as exc:
         raise ValidationException(str(exc)) from exc
+
+
+def _kind(request: Request[Any, Any, Any]) -> type[msgspec.Struct] | None:
+    return BODIES.get(request.scope.get("path_template") or request.url.path)
