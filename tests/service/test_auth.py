@@ -135,3 +135,11 @@ def test_keys_cli_creates_lists_and_revokes(tmp_path: Path) -> None:
                    capture_output=True)  # fmt: skip
     assert "revoked" in subprocess.run([*run, "list", "--keys-file", file], capture_output=True,
                                        text=True, timeout=60, check=True).stdout  # fmt: skip
+
+
+def test_serve_with_a_missing_keys_file_says_so(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "omnioffer", "serve", "--keys-file", str(tmp_path / "no.json"),
+           "--models", str(tmp_path), "--store", f"sqlite:///{tmp_path / 's.sqlite'}"]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2 and "keys create" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr

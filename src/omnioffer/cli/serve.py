@@ -19,6 +19,11 @@ def check_exposure(host: str, keys_file: str | None, *, insecure: bool) -> None:
     """Refuse to answer anyone on a non-loopback address without API keys."""
     from omnioffer.api.auth import is_loopback
 
+    if keys_file is not None and not Path(keys_file).is_file():
+        raise UsageError(
+            f"--keys-file {keys_file}: no such file, so every call would be refused; create "
+            f"a key first (`omnioffer keys create --keys-file {keys_file} ...`)"
+        )
     if keys_file is None and not is_loopback(host) and not insecure:
         raise UsageError(
             f"--host {host} is reachable from other machines and no keys_file is set, so "
