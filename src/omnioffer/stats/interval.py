@@ -50,3 +50,14 @@ def checked_confidence(confidence: float, field: str = "confidence") -> float:
     if not 0.0 < confidence < 1.0:
         raise InputError(field, f"must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
     return float(confidence)
+
+
+def checked_sequential(sequential: Sequential | None) -> Sequential | None:
+    """`sequential` if its tuning_n is a size > 0 (msgspec checks it only when decoding)."""
+    if sequential is not None and not (
+        math.isfinite(sequential.tuning_n) and sequential.tuning_n > 0
+    ):
+        raise InputError(
+            "sequential.tuning_n", f"must be a number > 0, got {sequential.tuning_n!r}"
+        )
+    return sequential

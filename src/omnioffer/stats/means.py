@@ -29,7 +29,12 @@ from omnioffer.contracts.statistics import (
     Scale,
     Sequential,
 )
-from omnioffer.stats.interval import checked_confidence, interval, mode_name
+from omnioffer.stats.interval import (
+    checked_confidence,
+    checked_sequential,
+    interval,
+    mode_name,
+)
 from omnioffer.stats.summaries import Moments, moments
 
 
@@ -98,7 +103,7 @@ def welch_delta(
     return _compare(
         moments(_plain(control), "control"), moments(_plain(treatment), "treatment"),
         theta=None, test="welch_delta", scale=scale, confidence=checked_confidence(confidence),
-        sequential=sequential,
+        sequential=checked_sequential(sequential),
     )  # fmt: skip
 
 
@@ -111,7 +116,7 @@ def cuped_welch_delta(
     c, t = moments(control, "control"), moments(treatment, "treatment")
     return _compare(
         c, t, theta=_theta(c, t), test="cuped_welch_delta", scale=scale,
-        confidence=checked_confidence(confidence), sequential=sequential,
+        confidence=checked_confidence(confidence), sequential=checked_sequential(sequential),
     )  # fmt: skip
 
 

@@ -15,7 +15,12 @@ import math
 
 from omnioffer.contracts.statistics import Effect, ProportionSummary, Sequential
 from omnioffer.stats.distributions import normal_sf
-from omnioffer.stats.interval import checked_confidence, interval, mode_name
+from omnioffer.stats.interval import (
+    checked_confidence,
+    checked_sequential,
+    interval,
+    mode_name,
+)
 from omnioffer.stats.summaries import checked_proportion
 
 
@@ -27,6 +32,7 @@ def two_proportion_z(
     c = checked_proportion(control, "control")
     t = checked_proportion(treatment, "treatment")
     confidence = checked_confidence(confidence)
+    sequential = checked_sequential(sequential)
     p_c = c.successes / c.n if c.n else 0.0
     p_t = t.successes / t.n if t.n else 0.0
     out = Effect(

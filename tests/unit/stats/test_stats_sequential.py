@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 
+import msgspec
 import numpy as np
 import pytest
 from stats_world import peeking_false_positives
 
 from omnioffer.contracts.statistics import ProportionSummary, Sequential
+from omnioffer.errors import InputError
 from omnioffer.stats import sequential as cs
 from omnioffer.stats.distributions import normal_isf
 from omnioffer.stats.proportions import two_proportion_z
@@ -65,6 +67,12 @@ def test_sequential_results_say_so() -> None:
 
 
 def test_bad_sequential_parameters_are_refused() -> None:
+    counts = ProportionSummary(n=100, successes=10)
+    with pytest.raises(InputError) as caught:
+        two_proportion_z(counts, counts, sequential=Sequential(tuning_n=0.0))
+    assert caught.value.field == "sequential.tuning_n"
+    with pytest.raises(msgspec.ValidationError, match="tuning_n"):
+        msgspec.json.decode(b'{"tuning_n": -5}', type=Sequential)
     with pytest.raises(ValueError, match="tuning_n"):
         cs.mixing_rho_squared(ALPHA, 0.0)
     with pytest.raises(ValueError, match="alpha"):
