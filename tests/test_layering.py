@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -178,3 +179,20 @@ def test_only_the_cli_reaches_training_and_its_libraries() -> None:
         if _under(target, *HEAVY)
     )
     assert not bad, bad
+
+
+def test_stats_is_numpy_and_the_standard_library() -> None:
+    """The statistics serve the online service and training alike: numpy, the standard
+    library and omnioffer's contracts and errors, nothing else (no scipy)."""
+    allowed = {"numpy", "omnioffer", *sys.stdlib_module_names}
+    bad = sorted(
+        f"{name} -> {target}"
+        for name in MODULES
+        if _under(name, "omnioffer.stats")
+        for target in imports(name)
+        if target.partition(".")[0] not in allowed
+        or (_under(target, "omnioffer") and not _under(
+            target, "omnioffer.stats", "omnioffer.contracts", "omnioffer.errors"))
+    )  # fmt: skip
+    assert not bad, bad
+    assert any(_under(name, "omnioffer.stats") for name in MODULES)
