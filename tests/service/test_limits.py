@@ -4,7 +4,6 @@ either store, and answers carrying personal data that no cache may keep."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import event_log
 from litestar.testing import TestClient
 
 from omnioffer.api_keys import KeyFile
 from omnioffer.service import create_service_app
-from omnioffer.store import open_store
 from redis_server import RedisServer
 from served_version import AS_OF_DAYS, iso, load_into, service_settings
 from training.train import TrainOutcome
@@ -129,17 +128,6 @@ def test_decisions_and_their_refusals_are_not_cacheable(
         assert r.headers["x-content-type-options"] == "nosniff"
 
 
-def _log(url: str) -> list[tuple[str, str, bytes]]:
-    async def go() -> list[tuple[str, str, bytes]]:
-        store = open_store(url)
-        try:
-            return await store.read_log(None, 100)
-        finally:
-            await store.close()
-
-    return asyncio.run(go())
-
-
 @pytest.mark.parametrize("backend", ["sqlite", "redis"])
 def test_a_cross_site_text_plain_post_writes_no_event(
     trained: tuple[Path, TrainOutcome], tmp_path: Path, request: pytest.FixtureRequest,
@@ -162,7 +150,7 @@ def test_a_cross_site_text_plain_post_writes_no_event(
             r = client.post("/v1/events", content=body, headers=headers)
             assert r.status_code == 415, r.text
             assert "Content-Type" in r.json()["detail"]
-        assert _log(url) == []  # nothing stored
+        assert event_log(url) == []  # nothing stored
         ok = client.post("/v1/events", content=body, headers={"content-type": "application/json"})
         assert ok.status_code == 200 and ok.json() == {"accepted": 1, "duplicates": 0}
-    assert len(_log(url)) == 1
+    assert len(event_log(url)) == 1
