@@ -7,6 +7,9 @@ metrics middleware, encoding) drives a decider that answers at once, through raw
 calls: no sockets, no store, no model, so what is left is the framework's and our
 controllers' per-request cost. Run it with another checkout's code first on the path
 (PYTHONPATH=/tmp/wt-base/src, from that folder) to compare two commits on one machine.
+With --secured the same app is also built with an API keys file and a rate limit
+(1e6/s: every request is checked and none refused), the request carrying its key;
+the two take turns run by run, so their difference is the checks' cost per request.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import argparse
 import asyncio
 import json
 import statistics
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from omnioffer.api.app import create_app
@@ -53,7 +58,7 @@ class InstantDecider:
         return None
 
 
-async def one(app: Any) -> None:
+async def one(app: Any, scope: dict[str, Any]) -> None:
     sent = False
 
     async def receive() -> dict[str, Any]:
@@ -69,19 +74,35 @@ async def one(app: Any) -> None:
         if message["type"] == "http.response.start":
             status.append(message["status"])
 
-    await app({**SCOPE, "state": {}}, receive, send)
+    await app({**scope, "state": {}}, receive, send)
     if status != [200]:
         raise SystemExit(f"unexpected answer {status}")
 
 
-async def run(requests: int, runs: int) -> list[float]:
-    app = create_app(Settings(), decider=InstantDecider())  # type: ignore[arg-type]
-    out = []
+def secured(folder: Path) -> tuple[Any, dict[str, Any]]:
+    """The app with API keys and a never-refusing rate limit, and a scope with its key."""
+    from omnioffer.api_keys import KeyFile
+
+    keys = KeyFile(folder / "keys.json")
+    key = keys.create("bench", ["decide"])
+    keys.write()
+    settings = Settings(keys_file=str(keys.path), rate_limit_per_s=1e6, rate_limit_burst=10**6)
+    app = create_app(settings, decider=InstantDecider())  # type: ignore[arg-type]
+    headers = [*SCOPE["headers"], (b"authorization", f"Bearer {key}".encode())]
+    return app, {**SCOPE, "headers": headers}
+
+
+async def run(requests: int, runs: int, folder: Path | None) -> dict[str, list[float]]:
+    apps = {"off": (create_app(Settings(), decider=InstantDecider()), SCOPE)}  # type: ignore[arg-type]
+    if folder is not None:
+        apps["keys + rate limit"] = secured(folder)
+    out: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(runs):
-        start = time.process_time()
-        for _ in range(requests):
-            await one(app)
-        out.append((time.process_time() - start) / requests * 1e6)
+        for name, (app, scope) in apps.items():
+            start = time.process_time()
+            for _ in range(requests):
+                await one(app, scope)
+            out[name].append((time.process_time() - start) / requests * 1e6)
     return out
 
 
@@ -89,10 +110,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--secured", action="store_true", help="also with keys + rate limit")
     args = parser.parse_args()
-    runs = asyncio.run(run(args.requests, args.runs))
-    shown = ", ".join(f"{r:.1f}" for r in runs)
-    print(f"CPU per request: median {statistics.median(runs):.1f} us ({shown})")
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as folder:
+        results = asyncio.run(run(args.requests, args.runs, Path(folder) if args.secured else None))
+    for name, runs in results.items():
+        shown = ", ".join(f"{r:.1f}" for r in runs)
+        print(f"CPU per request ({name}): median {statistics.median(runs):.1f} us ({shown})")
+    if len(results) > 1:
+        (off, on) = (statistics.median(r) for r in results.values())
+        print(f"checks on - off: {on - off:+.1f} us per request (x{on / off:.3f})")
 
 
 if __name__ == "__main__":

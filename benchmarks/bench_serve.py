@@ -14,10 +14,13 @@ same customers' batch keys from the floor:
 - saturated: wrk -t2 -c<C> -d<sat>s --latency for each C in --connections
 
 decisions and floor take turns within each setting of each run, so ratios are
-measured in the same run. Fallback answers (200 but not from the model) are counted
-from the service's /metrics. With --profile N, py-spy records N s of one worker
-during an extra saturated run (collapsed stacks in benchmarks/out/) and prints where
-the time goes.
+measured in the same run. With --secured, a third target serves the same store
+with API keys and rate limiting on (`--keys-file`, OMNIOFFER_RATE_LIMIT_PER_S=1e6:
+every request goes through the bucket, none is refused), wrk sending the key
+(wrk/secured.lua), taking turns with the other two: the on/off ratio is per run.
+Fallback answers (200 but not from the model) are counted from the service's
+/metrics. With --profile N, py-spy records N s of one worker during an extra
+saturated run (collapsed stacks in benchmarks/out/) and prints where the time goes.
 Everything runs on the same machine: wrk and Redis share its cores with the workers.
 """
 
@@ -54,13 +57,17 @@ from bench_materialize import (
     serving_cutoff,
     stop_group,
 )
+from omnioffer.api_keys import KeyFile
 
 HERE = Path(__file__).resolve().parent
 WRK = HERE / "wrk"
 OUT = HERE / "out"
 DAY_S = 86_400.0
 DECISIONS = "decisions"
+SECURED = "secured"  # decisions with API keys and rate limits on
 FLOOR = "floor"
+SERVICES = (DECISIONS, SECURED)
+NEVER_REFUSED = "1000000"  # rate and burst: every request is checked, none refused
 
 
 # --- servers ----------------------------------------------------------------------
@@ -133,12 +140,14 @@ class Targets:
 
     bases: dict[str, str]
     lua: list[str]
+    env: dict[str, str] | None = None  # wrk's (the secured target's key)
 
     def wrk(self, target: str, load: Load) -> dict[str, float]:
         cmd = ["wrk", f"-t{load.threads}", f"-c{load.conns}", f"-d{load.seconds}s", "--latency",
                "--timeout", "5s", "-s", str(WRK / f"{target}.lua"), self.bases[target],
                "--", *self.lua]  # fmt: skip
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True,
+                             env=self.env).stdout  # fmt: skip
         line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
         doc: dict[str, float] = json.loads(line.removeprefix("WRKJSON "))
         doc["rps"] = doc["requests"] / (doc["duration_us"] / 1e6)
@@ -148,11 +157,11 @@ class Targets:
 
     def measure(self, target: str, load: Load) -> dict[str, float]:
         """One wrk run; for decisions also how many answers were fallbacks (/metrics)."""
-        if target != DECISIONS:
+        if target not in SERVICES:
             return self.wrk(target, load)
-        before = decision_counts(self.bases[DECISIONS])
+        before = decision_counts(self.bases[target])
         res = self.wrk(target, load)
-        diff = decision_counts(self.bases[DECISIONS]) - before
+        diff = decision_counts(self.bases[target]) - before
         res["fallback"] = sum(v for k, v in diff.items() if k != "none")
         res["counted"] = sum(diff.values())
         return res
@@ -286,6 +295,16 @@ def report(results: dict[tuple[str, str], list[dict[str, float]]]) -> None:
         ratios = [d["rps"] / f["rps"] for d, f in zip(runs, results[(FLOOR, load)], strict=True)]
         joined = ", ".join(f"{x:.3f}" for x in ratios)
         print(f"  {load}: median {statistics.median(ratios):.3f} (runs: {joined})")
+    if not any(target == SECURED for target, _ in results):
+        return
+    print("\nratio secured (keys + rate limits on) : decisions (off) req/s, per run:")
+    for (target, load), runs in results.items():
+        if target != SECURED or (DECISIONS, load) not in results:
+            continue
+        ratios = [s["rps"] / d["rps"] for s, d in zip(runs, results[(DECISIONS, load)],
+                                                       strict=True)]  # fmt: skip
+        joined = ", ".join(f"{x:.3f}" for x in ratios)
+        print(f"  {load}: median {statistics.median(ratios):.3f} (runs: {joined})")
 
 
 def parse_args() -> argparse.Namespace:
@@ -306,14 +325,23 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--profile", type=int, default=0, help="py-spy seconds (0: none)")
     parser.add_argument("--profile-connections", type=int, default=8)
     parser.add_argument("--py-spy", default=None, help="py-spy binary (default: on PATH/venv)")
-    parser.add_argument("--only", choices=(DECISIONS, FLOOR), default=None)
+    parser.add_argument("--only", choices=(DECISIONS, SECURED, FLOOR), default=None)
+    parser.add_argument("--secured", action="store_true",
+                        help="also serve with keys and rate limits (target secured)")  # fmt: skip
     return parser.parse_args()
 
 
 def start_servers(
-    stack: ExitStack, args: argparse.Namespace, server: RedisServer, models: Path, ids: Path
+    stack: ExitStack,
+    args: argparse.Namespace,
+    server: RedisServer,
+    models: Path,
+    ids: Path,
+    *,
+    keys_file: Path,
 ) -> tuple[dict[str, subprocess.Popen[bytes]], dict[str, str]]:
-    """The service and the floor on free ports, waited for; stopped when `stack` closes.
+    """The service (and with --secured the same with keys and rate limits), and the
+    floor, on free ports, waited for; stopped when `stack` closes.
 
     Returns the processes and their base URLs by target.
     """
@@ -321,18 +349,24 @@ def start_servers(
     env.pop("OMNIOFFER_CONFIG", None)
     as_of = datetime.fromtimestamp(serving_cutoff(models) + DAY_S, tz=UTC).isoformat()
     procs, bases = {}, {}
-    for target in [args.only] if args.only else [DECISIONS, FLOOR]:
+    chosen = [DECISIONS, SECURED, FLOOR] if args.secured else [DECISIONS, FLOOR]
+    for target in [args.only] if args.only else chosen:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        if target == DECISIONS:
-            print(f"serving with --as-of {as_of} on {base}", flush=True)
+        target_env = env
+        if target in SERVICES:
+            print(f"serving {target} with --as-of {as_of} on {base}", flush=True)
             cmd = serve_cmd(server, models, port, args.workers, as_of)
             ready = f"{base}/health/ready"
+            if target == SECURED:
+                cmd += ["--keys-file", str(keys_file)]
+                target_env = {**env, "OMNIOFFER_RATE_LIMIT_PER_S": NEVER_REFUSED,
+                              "OMNIOFFER_RATE_LIMIT_BURST": NEVER_REFUSED}  # fmt: skip
         else:
             key = f"oo:1:m:{current_version(models)}:{{c:%ID%}}:f"
             cmd = floor_cmd(server, port, args.workers, key)
             ready = f"{base}/floor/{ids.read_text().split(chr(10), 1)[0]}"
-        procs[target] = stack.enter_context(background(cmd, env))
+        procs[target] = stack.enter_context(background(cmd, target_env))
         bases[target] = base
         wait_http(ready, 120, procs[target])
     return procs, bases
@@ -352,9 +386,12 @@ def main() -> None:
         gib = server.used_memory() / 2**30
         print(f"loaded {int(loaded['customers']):,} customers in {loaded['wall_s']:.1f} s; "
               f"Redis used_memory {gib:.2f} GiB", flush=True)  # fmt: skip
-        procs, bases = start_servers(stack, args, server, models, ids)
+        keys = KeyFile(tmp / "keys.json")
+        key = keys.create("bench", ["decide"])
+        keys.write()
+        procs, bases = start_servers(stack, args, server, models, ids, keys_file=keys.path)
         lua = [str(ids), str(int(loaded["customers"])), str(args.unknown_share), str(args.seed)]
-        targets = Targets(bases, lua)
+        targets = Targets(bases, lua, {**os.environ, "OMNIOFFER_BENCH_KEY": key})
         for target in procs:  # first requests load models, warm pools and caches
             targets.wrk(target, Load("warm-up", args.threads, 16, args.warmup_seconds))
         loads = [Load("1 client", 1, 1, args.one_seconds)] + [

@@ -22,6 +22,7 @@ from omnioffer.api.nodelay import patch_uvicorn_nodelay
 from omnioffer.settings import CONFIG_ENV, Settings, settings_to_env
 
 APP_FACTORY = "omnioffer.service:app_from_env"
+HEAD_SLACK_BYTES = 16_384  # request line and room past max_header_bytes (h11 only)
 
 
 def _importable(module: str) -> bool:
@@ -71,6 +72,7 @@ def run_server(settings: Settings, config: Path | None = None) -> None:
             workers=settings.workers,
             log_level=settings.log_level,
             access_log=False,
+            max_header_bytes=settings.max_header_bytes,
         )  # fmt: skip  (the app logs each request itself)
 
 
@@ -83,10 +85,14 @@ def run_uvicorn(
     log_level: str,
     app_dir: str | None = None,
     access_log: bool = True,
+    max_header_bytes: int | None = None,
 ) -> None:
     """uvicorn on an app factory as `omnioffer serve` runs it (benchmarks/floor_app.py
     serves its floor through this too): the listener patched for TCP_NODELAY, and
-    uvloop/httptools when installed."""
+    uvloop/httptools when installed. `max_header_bytes`: the app refuses larger headers
+    with a 431 problem (api/header_limit); h11, if it is the parser, stops reading a
+    request head HEAD_SLACK_BYTES past that (the request line and some room, so the
+    app's answer is the one given up to there). httptools has no such bound."""
     import uvicorn
 
     patch_uvicorn_nodelay()
@@ -101,4 +107,6 @@ def run_uvicorn(
         access_log=access_log,
         loop="uvloop" if _importable("uvloop") else "asyncio",
         http="httptools" if _importable("httptools") else "h11",
-    )
+        h11_max_incomplete_event_size=None if max_header_bytes is None
+        else max_header_bytes + HEAD_SLACK_BYTES,
+    )  # fmt: skip

@@ -128,12 +128,18 @@ async def build_decider(
     return service
 
 
-def create_service_app(settings: Settings, policy_file: Path | None = None) -> Litestar:
+def create_service_app(
+    settings: Settings,
+    policy_file: Path | None = None,
+    *,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Litestar:
     """The real service: the HTTP app over a decision service built in each worker, its
-    store calls and served model reported to the app's metrics."""
+    store calls and served model reported to the app's metrics. `monotonic`: the rate
+    limits' clock (tests freeze it)."""
     metrics = Metrics(settings.channels)
     build = functools.partial(build_decider, policy_file=policy_file, metrics=metrics)
-    return create_app(settings, build=build, metrics=metrics)
+    return create_app(settings, build=build, metrics=metrics, monotonic=monotonic)
 
 
 def app_from_env() -> Litestar:

@@ -30,6 +30,8 @@ CONFIG_ENV = "OMNIOFFER_CONFIG"
 LogLevel = Literal["critical", "error", "warning", "info", "debug", "trace"]
 Channel = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^,\s]+$")]
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+# a browser origin: scheme://host[:port], nothing after it (no path, no "*")
+Origin = Annotated[str, msgspec.Meta(pattern=r"^https?://[^/\s*,]+$", max_length=255)]
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -54,6 +56,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     # all, until `export-events --trim` deletes what it exported).
     event_log_max_len: Annotated[int, msgspec.Meta(ge=1)] | None = None
     max_body_bytes: Annotated[int, msgspec.Meta(ge=1_024)] = 2_000_000
+    # request headers larger than this in all (names + values) are refused (431)
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=1_024, le=1_048_576)] = 16_384
+    # token bucket per API key (per client address without a keys file), per worker:
+    # requests per second and the burst (None: one second's worth); None or 0: off
+    rate_limit_per_s: Annotated[float, msgspec.Meta(ge=0, le=1_000_000)] | None = None
+    rate_limit_burst: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] | None = None
+    # browser origins allowed to call the API (CORS); empty: no CORS answer at all
+    cors_origins: tuple[Origin, ...] = ()
     log_level: LogLevel = "info"
     # one JSON object per line (for collectors), or the human format; auto: human on a
     # terminal, JSON otherwise
@@ -146,7 +156,7 @@ def _from_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _split_channels(text: str, where: str) -> Any:
+def _split_list(text: str, where: str) -> Any:
     return tuple(part.strip() for part in text.split(",") if part.strip())
 
 
@@ -162,7 +172,7 @@ def _optional(text: str, where: str) -> Any:
 
 
 _TEXT_PARSERS: dict[str, Callable[[str, str], Any]] = {
-    "channels": _split_channels,
+    "channels": _split_list,
     "policy": _json_object,
     "store_url": _optional,
     "keys_file": _optional,
@@ -170,6 +180,9 @@ _TEXT_PARSERS: dict[str, Callable[[str, str], Any]] = {
     "store_password_file": _optional,
     "as_of": _optional,
     "event_log_max_len": _optional,
+    "rate_limit_per_s": _optional,
+    "rate_limit_burst": _optional,
+    "cors_origins": _split_list,
 }
 
 

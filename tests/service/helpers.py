@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 from litestar.testing import TestClient
+
+from omnioffer.store import open_store
 
 
 def decide(client: TestClient, customer: str, channel: str, k: int = 10) -> dict[str, Any]:
@@ -48,3 +51,16 @@ def rank_of(decision: dict[str, Any], offer_id: str) -> int | None:
             rank: int = o["rank"]
             return rank
     return None
+
+
+def event_log(url: str, limit: int = 1000) -> list[tuple[str, str, bytes]]:
+    """The store's event log, read through a store of its own (entry id, customer, bytes)."""
+
+    async def read() -> list[tuple[str, str, bytes]]:
+        store = open_store(url)
+        try:
+            return await store.read_log(None, limit)
+        finally:
+            await store.close()
+
+    return asyncio.run(read())

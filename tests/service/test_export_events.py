@@ -3,14 +3,13 @@ and with `trim` deletes from the log only what the file holds."""
 
 from __future__ import annotations
 
-import asyncio
 import io
 from pathlib import Path
 from typing import Any, cast
 
 import polars as pl
 import pytest
-from helpers import post_events
+from helpers import event_log, post_events
 from litestar.testing import TestClient
 
 from omnioffer.cli.data import run_validate
@@ -138,17 +137,6 @@ class _TrimFailsOnCall:
         return getattr(self._store, name)
 
 
-def _log(url: str) -> list[tuple[str, str, bytes]]:
-    async def read() -> list[tuple[str, str, bytes]]:
-        store = open_store(url)
-        try:
-            return await store.read_log(None, 1000)
-        finally:
-            await store.close()
-
-    return asyncio.run(read())
-
-
 def test_trim_deletes_what_was_exported_and_the_next_export_gets_the_rest(
     served: tuple[TestClient, float], embedded_url: str, tmp_path: Path
 ) -> None:
@@ -156,7 +144,7 @@ def test_trim_deletes_what_was_exported_and_the_next_export_gets_the_rest(
     _post(client, now)
     first, n = export_events(open_store(embedded_url), tmp_path / "a", page=3, trim=True)
     assert n == EVENTS and _read(first).height == EVENTS
-    assert _log(embedded_url) == []
+    assert event_log(embedded_url) == []
     post_events(client, {"customer_id": "c0000001", "channel": "email", "event_type": "view",
                          "item_id": "i000010", "timestamp": iso(now - 5)})  # fmt: skip
     second, n = export_events(open_store(embedded_url), tmp_path / "b", trim=True)
@@ -170,10 +158,10 @@ def test_trim_refuses_a_folder_that_holds_an_export_and_touches_nothing(
     client, now = served
     _post(client, now)
     path, _ = export_events(open_store(embedded_url), tmp_path)  # no trim: the log stays
-    before, log = path.read_bytes(), _log(embedded_url)
+    before, log = path.read_bytes(), event_log(embedded_url)
     with pytest.raises(UsageError, match=r"events\.parquet exists: move it away first"):
         export_events(open_store(embedded_url), tmp_path, trim=True)
-    assert path.read_bytes() == before and _log(embedded_url) == log and len(log) == EVENTS
+    assert path.read_bytes() == before and event_log(embedded_url) == log and len(log) == EVENTS
 
 
 def test_a_trim_that_fails_part_way_says_how_far_it_got_and_keeps_the_rest(
@@ -185,7 +173,7 @@ def test_a_trim_that_fails_part_way_says_how_far_it_got_and_keeps_the_rest(
     with pytest.raises(StoreUnavailable, match="holds all 8 events, but the log was trimmed only"):
         export_events(cast(FeatureStore, failing), tmp_path, "csv", page=3, trim=True)
     assert _read(tmp_path / "events.csv").height == EVENTS, "the file is whole"
-    assert len(_log(embedded_url)) == EVENTS - 3, "the first page went, the rest stays"
+    assert len(event_log(embedded_url)) == EVENTS - 3, "the first page went, the rest stays"
 
 
 def test_the_cli_trims_and_says_so(
@@ -199,4 +187,4 @@ def test_the_cli_trims_and_says_so(
         f"exported {EVENTS} events to {tmp_path / 'events.csv'}; "
         f"{EVENTS} entries deleted from the log\n"
     )
-    assert _log(embedded_url) == []
+    assert event_log(embedded_url) == []

@@ -10,6 +10,7 @@ builder, so api/ never imports the decision path.
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -22,11 +23,17 @@ from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
 
 from omnioffer.api.access_log import AccessLogMiddleware, JsonFormatter
-from omnioffer.api.auth import authorize, is_loopback
+from omnioffer.api.auth import authenticate, check_channels, is_loopback
+from omnioffer.api.content_type import require_json
 from omnioffer.api.controllers import DEPENDENCIES, ROUTE_HANDLERS
+from omnioffer.api.cors import CorsMiddleware
+from omnioffer.api.docs_ui import DOCS_PATH, render_plugins
 from omnioffer.api.errors import exception_handlers
+from omnioffer.api.header_limit import check_header_size
 from omnioffer.api.metrics import Metrics, MetricsMiddleware
 from omnioffer.api.ports import Decider
+from omnioffer.api.rate_limit import CallerLimits, Limit, RateLimiter
+from omnioffer.api.security_headers import add_security_headers
 from omnioffer.api.strict_body import check_types, json_body
 from omnioffer.api_keys import KeyRing
 from omnioffer.settings import Settings
@@ -34,6 +41,7 @@ from omnioffer.settings import Settings
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 DeciderBuilder = Callable[[Settings], Awaitable[Decider]]
+LIVENESS = "/health/live"  # never limited, never authenticated
 
 
 def _version() -> str:
@@ -43,7 +51,9 @@ def _version() -> str:
 
 
 def _configure_openapi() -> OpenAPIConfig:
-    return OpenAPIConfig(title="omnioffer", version=_version(), path="/schema")
+    """The document at /schema/openapi.json (.yaml), Swagger UI at /schema, all local."""
+    return OpenAPIConfig(title="omnioffer", version=_version(), path=DOCS_PATH,
+                         render_plugins=render_plugins())  # fmt: skip
 
 
 def _configure_logging(*, settings: Settings) -> LoggingConfig:
@@ -90,21 +100,38 @@ def _configure_lifespan(
     return (decider_lifespan,)
 
 
-def _configure_middleware(*, metrics: Metrics) -> list[ASGIMiddleware]:
-    return [AccessLogMiddleware(), MetricsMiddleware(metrics)]
+def _configure_middleware(*, settings: Settings, metrics: Metrics) -> list[ASGIMiddleware]:
+    """Logged and timed, every answer; CORS only for an allow-list (off by default)."""
+    middleware: list[ASGIMiddleware] = [AccessLogMiddleware(), MetricsMiddleware(metrics)]
+    if settings.cors_origins:
+        middleware.append(CorsMiddleware(settings.cors_origins))
+    return middleware
 
 
-def _before_request(settings: Settings) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
-    """The API-key check (when a keys file is configured), then strict body types."""
+def _before_request(
+    settings: Settings, metrics: Metrics, monotonic: Callable[[], float]
+) -> Callable[[Request[Any, Any, Any]], Awaitable[None]]:
+    """Before any handler, cheapest refusal first: header size (431), the API key (401,
+    403 for the scope), the caller's rate limit (429), a JSON Content-Type on a body
+    route (415), then the body, decoded once, for the key's channels (403) and strict
+    types (400). `/health/live` only gets the header check."""
     ring = None
     if settings.keys_file is not None:
         ring = KeyRing(Path(settings.keys_file), poll_s=settings.model_poll_s)
     open_probes = is_loopback(settings.host)
+    default = Limit.of(settings.rate_limit_per_s, settings.rate_limit_burst)
+    limits = CallerLimits(default, RateLimiter(monotonic=monotonic), metrics.count_rate_limited)
+    max_header_bytes = settings.max_header_bytes
 
     async def check(request: Request[Any, Any, Any]) -> None:
-        body = await json_body(request)  # decoded once, for both checks
-        if ring is not None:
-            authorize(request, ring, body, open_probes=open_probes)
+        check_header_size(request.scope["headers"], max_header_bytes)
+        if request.scope["path"] == LIVENESS:
+            return
+        key = authenticate(request, ring, open_probes=open_probes) if ring is not None else None
+        limits.check(request, key)
+        require_json(request)
+        body = await json_body(request)
+        check_channels(body, key)
         check_types(request, body)
 
     return check
@@ -116,9 +143,11 @@ def create_app(
     *,
     build: DeciderBuilder | None = None,
     metrics: Metrics | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> Litestar:
     """The HTTP service; `decider` given means the caller opens and closes it. `metrics`:
-    the app's, when the builder reports to them too (None: a fresh set)."""
+    the app's, when the builder reports to them too (None: a fresh set). `monotonic`:
+    the rate limits' clock (tests freeze it)."""
     settings = settings if settings is not None else Settings()
     metrics = metrics if metrics is not None else Metrics(settings.channels)
     lifespan = _configure_lifespan(settings=settings, decider=decider, build=build,
@@ -128,9 +157,10 @@ def create_app(
         state=_configure_state(settings=settings, decider=decider, metrics=metrics),
         lifespan=list(lifespan),
         dependencies=DEPENDENCIES,
-        middleware=_configure_middleware(metrics=metrics),
+        middleware=_configure_middleware(settings=settings, metrics=metrics),
         exception_handlers=exception_handlers(),
-        before_request=_before_request(settings),
+        before_request=_before_request(settings, metrics, monotonic),
+        before_send=[add_security_headers],
         openapi_config=_configure_openapi(),
         logging_config=_configure_logging(settings=settings),
         request_max_body_size=settings.max_body_bytes,

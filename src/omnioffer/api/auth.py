@@ -54,17 +54,18 @@ def presented(request: Request[Any, Any, Any]) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-def authorize(
-    request: Request[Any, Any, Any], ring: KeyRing, body: Any, *, open_probes: bool
-) -> None:
-    """Raise 401/403 unless the request's key may call this route with the channels its
-    `body` (the request's JSON, decoded once by the app's hook, or None) names."""
+def authenticate(
+    request: Request[Any, Any, Any], ring: KeyRing, *, open_probes: bool
+) -> ApiKey | None:
+    """The key the request is made with, or None on a route that needs none; raise 401
+    without a valid key and 403 when its scopes do not cover the route. The channels
+    are checked once the body is decoded (`check_channels`)."""
     path = request.url.path
     if path in OPEN or path.startswith(OPEN[1] + "/"):
-        return
+        return None
     scope = scope_of(path)
     if scope is None and (open_probes or path not in PROBES):
-        return  # unrouted paths get their 404 from the router
+        return None  # unrouted paths get their 404 from the router
     token = presented(request)
     key = ring.find(token) if token else None
     if key is None:
@@ -74,12 +75,14 @@ def authorize(
         )
     if scope is not None and scope not in key.scopes:
         raise PermissionDeniedException(f"key {key.key_id} has no {scope!r} scope")
-    _check_channels(body, key)
+    return key
 
 
-def _check_channels(body: Any, key: ApiKey) -> None:
-    if not key.channels or not isinstance(body, dict):
-        return  # no body, or not an object: the handler reports it
+def check_channels(body: Any, key: ApiKey | None) -> None:
+    """Raise 403 when a channel-limited `key` is used for a channel it lacks, in the
+    request's JSON `body` (decoded once by the app's hook, or None)."""
+    if key is None or not key.channels or not isinstance(body, dict):
+        return  # no key, no body, or not an object: the handler reports it
     events = body.get("events")
     named = [body.get("channel"), *(e.get("channel") for e in events or () if isinstance(e, dict))]
     for channel in named:

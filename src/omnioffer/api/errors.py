@@ -144,11 +144,17 @@ def _http_problem(exc: HTTPException) -> Problem:
         detail = "the request body is larger than this server accepts"
         errors = [FieldError("$", detail)]
         return _problem("payload-too-large", "payload too large", exc.status_code, detail, errors)
+    return status_problem(exc.status_code, exc.detail)
+
+
+def status_problem(status: int, detail: str | None = None) -> Problem:
+    """A problem named for its HTTP status: slug and title from the status phrase (429:
+    `too-many-requests`, 415: `unsupported-media-type`)."""
     try:
-        phrase = HTTPStatus(exc.status_code).phrase.lower()
+        phrase = HTTPStatus(status).phrase.lower()
     except ValueError:
         phrase = "bad request"
-    return _problem(phrase.replace(" ", "-"), phrase, exc.status_code, exc.detail or phrase)
+    return _problem(phrase.replace(" ", "-"), phrase, status, detail or phrase)
 
 
 def _internal() -> Problem:

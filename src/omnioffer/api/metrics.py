@@ -110,6 +110,12 @@ class Metrics:
             buckets=LAG_BUCKETS,
             registry=self.registry,
         )
+        self.rate_limited = Counter(
+            "omnioffer_rate_limited",
+            "Requests refused 429 by the rate limit, by API key id ('address' without a key).",
+            ["key"],
+            registry=self.registry,
+        )
         # labelled children by label values: `labels()` costs more than the increment
         self._served_of: dict[tuple[str, str], Counter] = {}
         self._store_of: dict[str, Histogram] = {}
@@ -125,6 +131,10 @@ class Metrics:
 
     def count_store_error(self, operation: str) -> None:
         self.store_errors.labels(operation).inc()
+
+    def count_rate_limited(self, key: str) -> None:
+        """Keys are bounded by the keys file; callers without one share `address`."""
+        self.rate_limited.labels(key[:64]).inc()
 
     def follow(self, serving: ServingView) -> None:
         """Bound offer labels by, and report model_info for, what `serving` says is served."""

@@ -1,7 +1,8 @@
 """`omnioffer keys create|list|revoke`: the API keys file the service checks.
 
 The file is --keys-file, else OMNIOFFER_KEYS_FILE, else ./omnioffer-keys.json. A new
-key is printed once and never stored (only its hash is).
+key is printed once and never stored (only its hash is); `--rate`/`--burst` give it a
+rate limit of its own.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import os
 from pathlib import Path
 
-from omnioffer.api_keys import SCOPES, KeyFile
+from omnioffer.api_keys import SCOPES, ApiKey, KeyFile
 from omnioffer.cli.args import Subparsers, channel_list
 
 DEFAULT_FILE = "omnioffer-keys.json"
@@ -23,7 +24,8 @@ def _file(args: argparse.Namespace) -> Path:
 def cmd_keys_create(args: argparse.Namespace) -> int:
     keys = KeyFile.read(_file(args))
     scopes = [s.strip() for s in args.scopes.split(",") if s.strip()]
-    key = keys.create(args.name, scopes, args.key_channels or ())
+    key = keys.create(args.name, scopes, args.key_channels or (), rate_per_s=args.rate,
+                      burst=args.burst)  # fmt: skip
     keys.write()
     print(key)
     print(f"(shown once: only its hash is kept, in {keys.path})")
@@ -37,10 +39,18 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     for k in keys.keys.values():
         state = f"revoked {k.revoked_at}" if k.revoked_at else "active"
         where = ",".join(k.channels) or "all channels"
-        print(
-            f"{k.key_id}  {k.name}  {','.join(k.scopes)}  {where}  created {k.created_at}  {state}"
-        )
+        print(f"{k.key_id}  {k.name}  {','.join(k.scopes)}  {where}  {_limit(k)}  "
+              f"created {k.created_at}  {state}")  # fmt: skip
     return 0
+
+
+def _limit(key: ApiKey) -> str:
+    if key.rate_per_s is None:
+        return "default rate limit"
+    if key.rate_per_s == 0:
+        return "no rate limit"
+    burst = f", burst {key.burst}" if key.burst is not None else ""
+    return f"{key.rate_per_s:g}/s{burst}"
 
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
@@ -59,6 +69,11 @@ def add_keys(sub: Subparsers) -> None:
     create.add_argument("--scopes", required=True, help=f"comma-separated: {', '.join(SCOPES)}")
     create.add_argument("--channels", dest="key_channels", type=channel_list, default=None,
                         help="limit it to these channels (default: all)")  # fmt: skip
+    create.add_argument("--rate", type=float, default=None,
+                        help="its own limit, requests/s per worker (default: the service's "
+                        "rate_limit_per_s; 0: none)")  # fmt: skip
+    create.add_argument("--burst", type=int, default=None,
+                        help="its bucket size, with --rate (default: 1 s worth)")  # fmt: skip
     create.set_defaults(handler=cmd_keys_create)
     listing = actions.add_parser("list", help="every key, with its scopes and state")
     listing.set_defaults(handler=cmd_keys_list)
