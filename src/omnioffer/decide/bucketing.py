@@ -27,14 +27,14 @@ WEIGHT_SLACK = 0.01  # GrowthBook falls back to equal weights outside 1 +- this
 Range = tuple[float, float]
 
 
-def fnv1a32(text: str) -> int:
-    """FNV-1a, 32 bits, over the UTF-16 code units of `text` (as JavaScript sees it)."""
-    units = (
-        text.encode()
-        if text.isascii()
-        else memoryview(text.encode(_UTF16, "surrogatepass")).cast("H")
-    )
-    h = FNV_OFFSET
+def fnv1a32(text: str, state: int = FNV_OFFSET) -> int:
+    """FNV-1a, 32 bits, over the UTF-16 code units of `text` (as JavaScript sees it).
+    `state`: the hash of a prefix, so fnv1a32(b, fnv1a32(a)) == fnv1a32(a + b)."""
+    if text.isascii():
+        units: bytes | memoryview = text.encode()
+    else:  # lone surrogates pass as the code units they are, as in JavaScript
+        units = memoryview(text.encode(_UTF16, "surrogatepass")).cast("H")
+    h = state
     for unit in units:
         h = ((h ^ unit) * FNV_PRIME) & _MASK
     return h
@@ -44,10 +44,15 @@ def unit_hash(seed: str, value: str, version: int = 2) -> float | None:
     """GrowthBook's `hash`: a number in [0, 1) for `value` under `seed`; None for a
     version GrowthBook does not define."""
     if version == 2:
-        return (fnv1a32(str(fnv1a32(seed + value))) % 10_000) / 10_000
+        return seeded_hash(fnv1a32(seed), value)
     if version == 1:
         return (fnv1a32(value + seed) % 1_000) / 1_000
     return None
+
+
+def seeded_hash(seed_state: int, value: str) -> float:
+    """unit_hash(seed, value, 2) from fnv1a32(seed), computed once per seed."""
+    return (fnv1a32(str(fnv1a32(value, seed_state))) % 10_000) / 10_000
 
 
 def equal_weights(n: int) -> list[float]:
@@ -80,8 +85,12 @@ def choose_variation(n: float, ranges: Sequence[Range]) -> int:
     return -1
 
 
+def namespace_point(value: str, name: str) -> float:
+    """Where `value` falls in namespace `name`: GrowthBook hashes it with version 1 and
+    the seed "__" + name. Every experiment of the namespace reads the same point."""
+    return (fnv1a32(value + "__" + name) % 1_000) / 1_000
+
+
 def in_namespace(value: str, name: str, lo: float, hi: float) -> bool:
-    """GrowthBook's `inNamespace`: whether `value` falls in [lo, hi) of namespace `name`
-    (hashed with version 1 and the seed "__" + name, as GrowthBook does)."""
-    n = unit_hash("__" + name, value, 1)
-    return n is not None and lo <= n < hi
+    """GrowthBook's `inNamespace`: whether `value` falls in [lo, hi) of namespace `name`."""
+    return lo <= namespace_point(value, name) < hi
