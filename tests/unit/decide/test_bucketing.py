@@ -19,6 +19,7 @@ from omnioffer.decide.bucketing import (
     equal_weights,
     fnv1a32,
     in_namespace,
+    seeded_hash,
     unit_hash,
 )
 
@@ -106,3 +107,10 @@ def test_raising_coverage_only_widens_each_range_from_its_start() -> None:
     for (lo1, hi1), (lo2, hi2) in zip(low, high, strict=True):
         assert lo1 == lo2
         assert hi1 < hi2
+
+
+@pytest.mark.parametrize(("prefix", "rest"), [("", "c1"), ("ranker-vs-popular", "c0042"),
+                                              ("ünï", "😀x"), ("seed", "")])  # fmt: skip
+def test_a_prefix_state_continues_the_hash(prefix: str, rest: str) -> None:
+    assert fnv1a32(rest, fnv1a32(prefix)) == fnv1a32(prefix + rest)
+    assert seeded_hash(fnv1a32(prefix), rest) == unit_hash(prefix, rest, 2)

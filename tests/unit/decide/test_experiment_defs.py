@@ -362,3 +362,19 @@ def test_model_versions_must_be_materialized() -> None:
     with pytest.raises(InputError) as refused:
         check_model_versions(experiment, set())
     assert refused.value.field == "$.variants[1].model_version"
+
+
+DOCUMENTED = [("README.md", "## Experiments"), ("docs/api.md", "## Experiments"),
+              ("docs/experiments.md", "### JSON bodies")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("doc", "heading"), DOCUMENTED)
+def test_the_other_documented_examples_are_accepted(doc: str, heading: str) -> None:
+    text = (DOC.parents[1] / doc).read_text()
+    section = text[text.index(heading) :]
+    if (toml := re.search(r"```toml\n(.*?)```", section, re.DOTALL)) is not None:
+        assert file_route(tomllib.loads(toml.group(1))).experiments[0].status == "running"
+    else:
+        body = re.search(r"```json\n(.*?)```", section, re.DOTALL)
+        assert body is not None, f"{doc} {heading} has no example"
+        assert experiment_from_json(body.group(1).encode(), "e").status == "running"
