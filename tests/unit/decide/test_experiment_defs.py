@@ -22,7 +22,7 @@ from omnioffer.decide.experiment_defs import (
     experiment_from_json,
     load_experiments_file,
 )
-from omnioffer.decide.policy import check_override
+from omnioffer.decide.policy import Policy, check_override, overridden
 from omnioffer.errors import InputError, NotFound, UsageError
 
 DOC = Path(__file__).parents[3] / "docs" / "experiments.md"
@@ -378,3 +378,14 @@ def test_the_other_documented_examples_are_accepted(doc: str, heading: str) -> N
         body = re.search(r"```json\n(.*?)```", section, re.DOTALL)
         assert body is not None, f"{doc} {heading} has no example"
         assert experiment_from_json(body.group(1).encode(), "e").status == "running"
+
+
+def test_a_variant_policy_replaces_the_service_policy_key_by_key() -> None:
+    service = Policy(levers={"o1": 2.0}, daily_cap=6, cart_lift=2.0)
+    changes = {"daily_cap": 3, "levers": {"o2": 1.5}, "consent_channels": ["sms"]}
+    check_override(changes, "$.variants[1].policy")
+    p = overridden(service, changes)
+    assert (p.daily_cap, p.levers, p.consent_channels) == (3, {"o2": 1.5}, ("sms",))
+    assert p.cart_lift == 2.0  # untouched keys keep the service's value
+    assert service.daily_cap == 6  # a new policy; the service's is unchanged
+    assert overridden(service, {}) is service
