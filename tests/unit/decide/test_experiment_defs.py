@@ -106,26 +106,28 @@ def test_times_in_any_offset_and_default_salts_give_one_checksum() -> None:
     assert file_route(naive).experiments[0].start == datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    """Set `value` at a dotted path with [i] indexes ("experiments[0].coverage")."""
+def _parent(raw: dict[str, Any], path: str) -> tuple[Any, str | int]:
+    """The container of a dotted path with [i] indexes, and the last key in it."""
     parts = [int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", path)]
+    node: Any = raw
+    for part in parts[:-1]:
+        node = node[part]
+    return node, parts[-1]
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    """An edit setting `value` at `path` ("experiments[0].coverage")."""
 
     def edit(raw: dict[str, Any]) -> None:
-        node: Any = raw
-        for part in parts[:-1]:
-            node = node[part]
-        node[parts[-1]] = value
+        node, key = _parent(raw, path)
+        node[key] = value
 
     return edit
 
 
 def _remove(path: str) -> Callable[[dict[str, Any]], None]:
-    parent, _, key = path.rpartition(".")
-
     def edit(raw: dict[str, Any]) -> None:
-        node: Any = raw
-        for part in (int(p) if p.isdigit() else p for p in re.findall(r"[^.\[\]]+", parent)):
-            node = node[part]
+        node, key = _parent(raw, path)
         del node[key]
 
     return edit
