@@ -1,7 +1,8 @@
 """The marketer's controls: arbitration weights and the contact policy.
 
 Read from the `[policy]` table of the service settings; every key is optional and
-unknown keys are an error, so a typo in a cap never silently disables it.
+unknown keys are an error, so a typo in a cap never silently disables it. An
+experiment's variant may override any of them (`check_override`, `overridden`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from omnioffer.errors import UsageError
+from omnioffer.errors import InputError, UsageError
 
 Weight = Annotated[float, msgspec.Meta(ge=0)]
 Days = Annotated[float, msgspec.Meta(ge=0)]
@@ -57,3 +58,25 @@ def load_policy(raw: Mapping[str, Any]) -> Policy:
             raise UsageError(f"[policy]: {rule} (known keys: {known})") from exc
         top = key.split(".")[0].split("[")[0]
         raise UsageError(f"[policy] {key}: {rule} (got {raw.get(top)!r})") from exc
+
+
+def check_override(raw: Mapping[str, Any], at: str) -> None:
+    """An experiment variant's `policy` table: InputError at `at`.<key> for an unknown key
+    or a value the [policy] table would refuse."""
+    try:
+        msgspec.convert(dict(raw), Policy)
+    except msgspec.ValidationError as exc:
+        rule, _, key = str(exc).partition(" - at `$")
+        if not key:  # an unknown key: say which ones exist
+            unknown = rule.rpartition("`")[0].rpartition("`")[2]
+            known = ", ".join(f.name for f in msgspec.structs.fields(Policy))
+            raise InputError(f"{at}.{unknown}", f"not a [policy] key (known: {known})") from exc
+        raise InputError(at + key.rstrip("`"), rule) from exc
+
+
+def overridden(policy: Policy, changes: Mapping[str, Any]) -> Policy:
+    """`policy` with the keys of `changes` replaced (a whole key: a `levers` table in
+    `changes` replaces the levers table); `changes` passed check_override."""
+    if not changes:
+        return policy
+    return msgspec.convert({**msgspec.structs.asdict(policy), **changes}, Policy)
