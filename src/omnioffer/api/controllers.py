@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, cast
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import ResponseSpec
@@ -25,8 +25,11 @@ from omnioffer.api.errors import PROBLEM_MEDIA_TYPE, Problem
 from omnioffer.api.metrics import Metrics
 from omnioffer.api.ports import Decider
 from omnioffer.contracts.http import (
+    ConsentRequest,
+    ConsentResponse,
     DecisionRequest,
     DecisionResponse,
+    ErasureResponse,
     EventsRequest,
     EventsResponse,
     FeedbackRequest,
@@ -179,6 +182,43 @@ class EventController(Controller):
             return await services.decider.feedback(data)
 
 
+CustomerId = Annotated[
+    str, Parameter(min_length=1, max_length=1024, pattern=r"^[^{}]+$",
+                   description="A customer id, or an anonymous pseudo-id (anon:<type>:<value>)")
+]  # fmt: skip
+
+
+class CustomerController(Controller):
+    """Privacy: erase a customer, change their consent now (see docs/api.md)."""
+
+    path = "/v1/customers"
+    tags = ("privacy",)
+
+    @delete(
+        "/{customer_id:str}",
+        operation_id="eraseCustomer",
+        summary="Erase every online trace of a customer and write its tombstone (idempotent)",
+        status_code=HTTP_200_OK,
+        responses=_problems(400, 422, 503),
+    )
+    async def erase(self, customer_id: CustomerId, services: ServicesDep) -> ErasureResponse:
+        with _store_errors(services.metrics, "erase"):
+            return await services.decider.erase_customer(customer_id)
+
+    @put(
+        "/{customer_id:str}/consent",
+        operation_id="setConsent",
+        summary="Grant or withdraw a customer's consent per channel, from the next decision on",
+        status_code=HTTP_200_OK,
+        responses=_problems(400, 413, 422, 503),
+    )
+    async def consent(
+        self, customer_id: CustomerId, data: JSONBody[ConsentRequest], services: ServicesDep
+    ) -> ConsentResponse:
+        with _store_errors(services.metrics, "consent"):
+            return await services.decider.set_consent(customer_id, data)
+
+
 class Liveness(msgspec.Struct):
     status: str
 
@@ -241,4 +281,5 @@ class AdminController(Controller):
         return await services.decider.reload_policy()
 
 
-ROUTE_HANDLERS = (DecisionController, EventController, HealthController, AdminController)
+ROUTE_HANDLERS = (DecisionController, EventController, CustomerController, HealthController,
+                  AdminController)  # fmt: skip

@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from omnioffer.contracts.erasure import ANON_PREFIX, anonymous_id
 from omnioffer.contracts.http import EventIn, FeedbackRequest
 from omnioffer.contracts.payloads import Event, encode_event
 from omnioffer.errors import InputError
@@ -23,12 +24,7 @@ ITEM_EVENTS = frozenset({"view", "add_to_cart", "purchase", "return"})
 MIN_TS, MAX_TS = 0.0, 4_102_444_800.0  # 1970 .. 2100
 
 
-ANON_PREFIX = "anon:"
 MAX_SKEW_S = 300.0  # default max_clock_skew_s: events stamped later than this are refused
-
-
-def anonymous_id(id_type: str, id_value: str) -> str:
-    return f"{ANON_PREFIX}{id_type}:{id_value}"
 
 
 def parse_timestamp(value: str | float, field: str) -> float:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from omnioffer.store import StoredEvent, StoreError, StoreLimits, StoreUnavailable
-from omnioffer.store.sqlite import EmbeddedStore
+from omnioffer.store.sqlite import EmbeddedStore, schema
 from omnioffer.store.sqlite import events as sqlite_events
 from omnioffer.store.sqlite.expiry import purge
 
@@ -50,11 +50,36 @@ def test_wal_mode_and_schema_version(path: Path, aio: asyncio.Runner) -> None:
     aio.run(EmbeddedStore(path).close())
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
     conn.execute("PRAGMA user_version = 7")
     conn.close()
     with pytest.raises(StoreError, match="schema version 7"):
         EmbeddedStore(path)
+
+
+def test_a_version_1_file_is_migrated_in_place(path: Path, aio: asyncio.Runner) -> None:
+    """Its links and log stay; its global dedup markers go (they name no customer)."""
+    conn = sqlite3.connect(path)
+    for statement in schema._V1.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT INTO identities VALUES ('email', 'a@x', 'c1')")
+    conn.execute("INSERT INTO log(customer_id, payload) VALUES ('c1', x'01')")
+    conn.execute("INSERT INTO seen VALUES ('e1', 1e12)")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = EmbeddedStore(path)
+    try:
+        assert aio.run(store.resolve("email", "a@x")) == "c1"
+        assert [(c, p) for _, c, p in aio.run(store.read_log(None, 10))] == [("c1", b"\x01")]
+        assert aio.run(store.ingest([StoredEvent("e1", "c1", b"p")])).accepted == ("e1",)
+        assert aio.run(store.erase_customer("c1", 1.0)).removed["identities"] == 1
+    finally:
+        aio.run(store.close())
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 2
+    conn.close()
 
 
 def test_refuses_foreign_files(path: Path, tmp_path: Path) -> None:

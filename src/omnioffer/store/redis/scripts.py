@@ -10,44 +10,103 @@ from collections.abc import Sequence
 from typing import Any
 
 from omnioffer.store.base import StoredEvent, StoreLimits
+from omnioffer.store.checks import check_id
 from omnioffer.store.redis import keys
 
-# KEYS: log, then per event: seen, events, identity, anonymous events, counters.
-# ARGV: cap, events ttl, dedup ttl, log max length (0: unbounded),
-#       then per event: customer, payload, link?, field, count?
-INGEST = """
+# Shared by the scripts that append to the event log: XADD, then index the entry id
+# under its customer, pruning index ids the log no longer holds (trimmed or capped).
+_LOG = """
+local function older(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am < bm or (am == bm and as < bs)
+end
+local function append_log(log, index, log_max, cid, payload)
+  local id
+  if log_max > 0 then
+    id = redis.call('XADD', log, 'MAXLEN', '~', log_max, '*', 'c', cid, 'p', payload)
+  else
+    id = redis.call('XADD', log, '*', 'c', cid, 'p', payload)
+  end
+  redis.call('RPUSH', index, id)
+  local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)[1][1]
+  while true do
+    local head = redis.call('LINDEX', index, 0)
+    if head == id or not older(head, first) then break end
+    redis.call('LPOP', index)
+  end
+end
+"""
+
+# KEYS: log, then per event: seen, events, identity, anonymous events, counters,
+#       anonymous seen, identities (reverse index), log index.
+# ARGV: cap, events ttl, dedup ttl, log max length (0: unbounded), now,
+#       then per event: customer, payload, link?, field, count?, event id, identity member
+INGEST = (
+    _LOG
+    + """
 local cap, ev_ttl, dedup_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local log_max = tonumber(ARGV[4])
+local log_max, now = tonumber(ARGV[4]), tonumber(ARGV[5])
 local out = {}
-for i = 0, (#KEYS - 1) / 5 - 1 do
-  local k, a = 1 + i * 5, 4 + i * 5
-  local cid, payload, list = ARGV[a + 1], ARGV[a + 2], KEYS[k + 2]
-  if redis.call('SET', KEYS[k + 1], '1', 'NX', 'EX', dedup_ttl) then
+for i = 0, (#KEYS - 1) / 8 - 1 do
+  local k, a = 1 + i * 8, 5 + i * 7
+  local seen, list = KEYS[k + 1], KEYS[k + 2]
+  local cid, payload, eid = ARGV[a + 1], ARGV[a + 2], ARGV[a + 6]
+  local expires = redis.call('ZSCORE', seen, eid)
+  if expires and tonumber(expires) > now then
+    out[#out + 1] = 0
+  else
+    redis.call('ZREMRANGEBYSCORE', seen, '-inf', now)
+    redis.call('ZADD', seen, now + dedup_ttl, eid)
+    redis.call('EXPIRE', seen, dedup_ttl)
     if ARGV[a + 3] == '1' then
       redis.call('SET', KEYS[k + 3], cid)
+      redis.call('SADD', KEYS[k + 7], ARGV[a + 7])
       if KEYS[k + 4] ~= list then
         local moved = redis.call('LRANGE', KEYS[k + 4], 0, -1)
         for j = 1, #moved, 1000 do
           redis.call('RPUSH', list, unpack(moved, j, math.min(j + 999, #moved)))
         end
         redis.call('DEL', KEYS[k + 4])
+        local marks = redis.call('ZRANGE', KEYS[k + 6], 0, -1, 'WITHSCORES')
+        for j = 1, #marks, 1000 do
+          local batch = {}
+          for m = j, math.min(j + 999, #marks), 2 do
+            batch[#batch + 1] = marks[m + 1]
+            batch[#batch + 1] = marks[m]
+          end
+          redis.call('ZADD', seen, 'GT', unpack(batch))
+        end
+        redis.call('DEL', KEYS[k + 6])
       end
     end
     redis.call('RPUSH', list, payload)
     redis.call('LTRIM', list, -cap, -1)
     redis.call('EXPIRE', list, ev_ttl)
-    if log_max > 0 then
-      redis.call('XADD', KEYS[1], 'MAXLEN', '~', log_max, '*', 'c', cid, 'p', payload)
-    else
-      redis.call('XADD', KEYS[1], '*', 'c', cid, 'p', payload)
-    end
+    append_log(KEYS[1], KEYS[k + 8], log_max, cid, payload)
     if ARGV[a + 5] == '1' then redis.call('HINCRBY', KEYS[k + 5], ARGV[a + 4], 1) end
     out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
   end
 end
 return out
+"""
+)
+# KEYS: consent overlay, log, log index. ARGV: customer, payload, log max length, then
+# channel, "1" | "0" pairs. Returns the whole overlay (HGETALL).
+CONSENT = (
+    _LOG
+    + """
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+append_log(KEYS[2], KEYS[3], tonumber(ARGV[3]), ARGV[1], ARGV[2])
+return redis.call('HGETALL', KEYS[1])
+"""
+)
+# KEYS: identity. ARGV: customer. Unlinks the identifier only if it is still that
+# customer's (a later link to another customer stays).
+UNLINK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
 """
 # KEYS: versions, active. ARGV: version.
 ACTIVATE = """
@@ -77,7 +136,7 @@ return 'ok'
 
 
 def ingest_call(
-    events: Sequence[StoredEvent], limits: StoreLimits, log_max_len: int | None = None
+    events: Sequence[StoredEvent], limits: StoreLimits, now: float, log_max_len: int | None = None
 ) -> tuple[list[str], list[Any]]:
     """KEYS and ARGV of one INGEST call; every id is validated before anything is sent."""
     script_keys: list[str] = [keys.log()]
@@ -86,22 +145,32 @@ def ingest_call(
         limits.events_ttl_s,
         limits.dedup_ttl_s,
         log_max_len or 0,
+        repr(now),
     ]
     for e in events:
+        event_id = check_id(e.event_id, "event id")  # named first, as check_event does
         events_key = keys.customer_events(e.customer_id)
-        ident = anon = counter = events_key  # placeholders (same slot) when unused
+        ident = anon = counter = anon_seen = idents = events_key  # same slot when unused
+        member = ""
         if e.link is not None:
             ident = keys.identity(e.link.id_type, e.link.id_value)
+            member = keys.identity_member(e.link.id_type, e.link.id_value)
             anon = keys.customer_events(e.link.anonymous_id)
+            anon_seen = keys.customer_seen(e.link.anonymous_id)
+            idents = keys.customer_identities(e.customer_id)
         offer, field = e.counter if e.counter is not None else ("", "")
         if e.counter is not None:
             counter = keys.counters(offer)
-        script_keys += [keys.seen(e.event_id), events_key, ident, anon, counter]
+        seen = keys.customer_seen(e.customer_id)
+        script_keys += [seen, events_key, ident, anon, counter, anon_seen, idents,
+                        keys.customer_log(e.customer_id)]  # fmt: skip
         args += [
             e.customer_id,
             e.payload,
             int(e.link is not None),
             field,
             int(e.counter is not None),
+            event_id,
+            member,
         ]
     return script_keys, args

@@ -20,6 +20,7 @@ from redis.backoff import NoBackoff
 from omnioffer.store.base import (
     SERVED,
     CustomerRecord,
+    Erasure,
     IngestResult,
     StoredEvent,
     StoreError,
@@ -28,9 +29,18 @@ from omnioffer.store.base import (
 )
 from omnioffer.store.checks import check_id, check_limits, check_version
 from omnioffer.store.redis import keys
+from omnioffer.store.redis.erase import erase_customer
 from omnioffer.store.redis.errors import redact_url, translate_errors
 from omnioffer.store.redis.round_trips import RoundTrips
-from omnioffer.store.redis.scripts import ACTIVATE, BEGIN, DROP, INGEST, ingest_call
+from omnioffer.store.redis.scripts import (
+    ACTIVATE,
+    BEGIN,
+    CONSENT,
+    DROP,
+    INGEST,
+    UNLINK,
+    ingest_call,
+)
 from omnioffer.store.redis.versions import delete_matching, read_versions, require_loading
 from omnioffer.store.redis.wire import WirePool
 from omnioffer.store.redis.wire_options import ClientOptions, wire_options
@@ -93,6 +103,8 @@ class RedisStore:
         self._activate = self._r.register_script(ACTIVATE)
         self._begin = self._r.register_script(BEGIN)
         self._drop = self._r.register_script(DROP)
+        self._consent = self._r.register_script(CONSENT)
+        self._unlink = self._r.register_script(UNLINK)
         client = ClientOptions(max_connections, socket_timeout, socket_connect_timeout)
         self._round_trip = RoundTrips(self._r, wire_options(url, client) if wire else None)
 
@@ -200,12 +212,14 @@ class RedisStore:
     # --- per request -------------------------------------------------------------
     async def fetch_customer(self, version: str, customer_id: str) -> CustomerRecord:
         async with self._guard("fetch_customer"):
-            batch, events, last = await self._round_trip(
+            batch, events, last, consent = await self._round_trip(
                 ("GET", keys.customer_batch(version, customer_id)),
                 ("LRANGE", keys.customer_events(customer_id), 0, -1),
                 ("GET", keys.customer_last_decision(customer_id)),
+                ("HGETALL", keys.customer_consent(customer_id)),
             )
-        return CustomerRecord(batch=batch, events=list(events), last_decision=last)
+        return CustomerRecord(batch=batch, events=list(events), last_decision=last,
+                              consent=_consent(consent))  # fmt: skip
 
     async def resolve(self, id_type: str, id_value: str) -> str | None:
         async with self._guard("resolve"):
@@ -213,22 +227,30 @@ class RedisStore:
         return None if raw is None else _text(raw)
 
     async def put_identities(self, rows: Sequence[tuple[str, str, str]]) -> None:
-        """One MSET (later rows win, as with a SET each)."""
+        """One MSET (later rows win, as with a SET each), and each identifier added to
+        its customer's reverse index (which erasure reads), in one pipeline."""
         links = {
             keys.identity(id_type, id_value): check_id(customer_id, "customer id")
             for id_type, id_value, customer_id in rows
         }
         if not links:
             return
+        members: dict[str, list[str]] = {}
+        for id_type, id_value, customer_id in rows:
+            members.setdefault(customer_id, []).append(keys.identity_member(id_type, id_value))
+        pipe = self._r.pipeline(transaction=False)
+        pipe.mset(links)
+        for customer_id, owned in members.items():
+            pipe.sadd(keys.customer_identities(customer_id), *owned)
         async with self._guard("put_identities"):
-            await self._r.mset(links)
+            await pipe.execute()
 
     # --- real-time writes --------------------------------------------------------
     async def ingest(self, events: Sequence[StoredEvent]) -> IngestResult:
         """The whole batch is one Lua call: atomic, and one round trip."""
         if not events:
             return IngestResult(accepted=(), duplicates=())
-        script_keys, args = ingest_call(events, self.limits, self.log_max_len)
+        script_keys, args = ingest_call(events, self.limits, time.time(), self.log_max_len)
         async with self._guard("ingest"):
             flags = await self._ingest(keys=script_keys, args=args)
         accepted = tuple(e.event_id for e, f in zip(events, flags, strict=True) if f == 1)
@@ -276,13 +298,19 @@ class RedisStore:
             await self._round_trip(*commands)
 
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
+        """The record, the customer's last decision, and the record's id in the
+        customer's index (pruned of expired ids), for erasure: one round trip."""
         key, ttl = keys.decision(decision_id), self.limits.decision_ttl_s
-        cid = check_id(customer_id, "customer id")
+        cid, now = check_id(customer_id, "customer id"), time.time()
+        index = keys.customer_decisions(cid)
         async with self._guard("remember_decision"):  # two hash slots: no MULTI on a cluster
             await self._round_trip(
                 ("HSET", key, "c", cid, "p", payload),
                 ("EXPIRE", key, ttl),
                 ("SET", keys.customer_last_decision(customer_id), payload, "EX", ttl),
+                ("ZADD", index, repr(now + ttl), decision_id),
+                ("ZREMRANGEBYSCORE", index, "-inf", repr(now)),
+                ("EXPIRE", index, ttl),
             )
 
     async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None:
@@ -291,3 +319,38 @@ class RedisStore:
         if customer is None or payload is None:
             return None
         return _text(customer), _blob(payload)
+
+    # --- privacy -----------------------------------------------------------------
+    async def set_consent(
+        self, customer_id: str, consent: Mapping[str, bool], payload: bytes
+    ) -> dict[str, bool]:
+        """One Lua call: the overlay, the log entry and its index entry together."""
+        if not consent:
+            raise StoreError("set_consent needs at least one channel")
+        cid = check_id(customer_id, "customer id")
+        pairs = [x for ch, ok in consent.items() for x in (check_id(ch, "channel"), int(ok))]
+        script_keys = [keys.customer_consent(cid), keys.log(), keys.customer_log(cid)]
+        async with self._guard("set_consent"):
+            overlay = await self._consent(
+                keys=script_keys, args=[cid, payload, self.log_max_len or 0, *pairs]
+            )
+        return _consent(overlay)
+
+    async def erase_customer(self, customer_id: str, erased_at: float) -> Erasure:
+        async with self._guard("erase_customer"):
+            return await erase_customer(self._r, self._unlink, customer_id, erased_at)
+
+    async def tombstones(self) -> dict[str, float]:
+        async with self._guard("tombstones"):
+            raw = await self._r.hgetall(keys.tombstones())
+        return {_text(k): float(v) for k, v in raw.items()}
+
+
+def _consent(reply: object) -> dict[str, bool]:
+    """An overlay hash as HGETALL answers it (a flat list in RESP2, a map in RESP3)."""
+    if isinstance(reply, dict):
+        items = list(reply.items())
+    else:
+        flat = list(reply) if isinstance(reply, list | tuple) else []
+        items = list(zip(flat[::2], flat[1::2], strict=True))
+    return {_text(k): _text(v) == "1" for k, v in items}

@@ -1,7 +1,14 @@
 """The embedded store's SQLite schema: its DDL, its version, and the check on opening.
 
 The schema version lives in PRAGMA user_version, so a file written by another
-omnioffer (or by something else entirely) is refused instead of misread.
+omnioffer (or by something else entirely) is refused instead of misread. A file of an
+older version this one knows how to upgrade is migrated in place on opening.
+
+Version 2 (from 1): dedup markers are per customer (`seen` is keyed by customer and
+event id: the version-1 markers are dropped, so for up to dedup_ttl_s after the upgrade
+a retry of an older batch can be stored again), the live consent overlay (`consents`)
+and the tombstones are new, and the log, identities and decisions are indexed by
+customer (for erasure).
 """
 
 from __future__ import annotations
@@ -11,9 +18,9 @@ from pathlib import Path
 
 from omnioffer.store.base import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _BUSY_TIMEOUT_MS = 5000
-_SCHEMA = """
+_V1 = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE versions(name TEXT PRIMARY KEY, state TEXT NOT NULL,
     customers INTEGER NOT NULL, info TEXT NOT NULL, created REAL NOT NULL) WITHOUT ROWID;
@@ -39,6 +46,20 @@ CREATE TABLE last_decisions(customer_id TEXT PRIMARY KEY, payload BLOB NOT NULL,
 CREATE TABLE counters(offer_id TEXT NOT NULL, field TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY(offer_id, field)) WITHOUT ROWID;
 """
+_V1_TO_V2 = """
+DROP TABLE seen;
+CREATE TABLE seen(customer_id TEXT NOT NULL, event_id TEXT NOT NULL, expires REAL NOT NULL,
+    PRIMARY KEY(customer_id, event_id)) WITHOUT ROWID;
+CREATE INDEX seen_by_expiry ON seen(expires);
+CREATE INDEX log_by_customer ON log(customer_id);
+CREATE INDEX identities_by_customer ON identities(customer_id);
+CREATE INDEX decisions_by_customer ON decisions(customer_id);
+CREATE TABLE consents(customer_id TEXT NOT NULL, channel TEXT NOT NULL,
+    granted INTEGER NOT NULL, PRIMARY KEY(customer_id, channel)) WITHOUT ROWID;
+CREATE TABLE tombstones(digest TEXT PRIMARY KEY, erased_at REAL NOT NULL) WITHOUT ROWID;
+"""
+_MIGRATIONS = {1: _V1_TO_V2}  # from version N to N + 1
+_SCHEMA = _V1 + _V1_TO_V2  # a new file: every step, in order
 
 
 def configure(conn: sqlite3.Connection) -> None:
@@ -58,12 +79,21 @@ def ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if tables:
             raise StoreError(f"{path} is an SQLite file of something else")
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
+        _run(conn, _SCHEMA)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-    elif version != SCHEMA_VERSION:
+        return
+    while version in _MIGRATIONS:
+        _run(conn, _MIGRATIONS[version])
+        version += 1
+        conn.execute(f"PRAGMA user_version = {version}")
+    if version != SCHEMA_VERSION:
         raise StoreError(
             f"{path} has store schema version {version}; "
             f"this omnioffer reads version {SCHEMA_VERSION}"
         )
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
