@@ -5,6 +5,7 @@ every worker; an erasure refused while Redis is down is finished by its retry.""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,6 +68,22 @@ def world(
     finally:
         if server is not None:
             server.cleanup()
+
+
+async def tombstones(url: str) -> dict[str, float]:
+    store = open_store(url)
+    try:
+        return await store.tombstones()
+    finally:
+        await store.close()
+
+
+async def read_log(url: str) -> list[tuple[str, str, bytes]]:
+    store = open_store(url)
+    try:
+        return await store.read_log(None, 1000)
+    finally:
+        await store.close()
 
 
 def identities_of(models: Path) -> pl.DataFrame:
@@ -146,16 +163,7 @@ def test_erasing_an_unknown_customer_says_so_and_still_writes_its_tombstone(
     assert r.json()["erased"] is False and r.json()["tombstones"] == 1
     assert "nothing was stored for 'never-seen-7'" in r.json()["detail"]
 
-    async def tombstones() -> dict[str, float]:
-        store = open_store(world.url)
-        try:
-            return await store.tombstones()
-        finally:
-            await store.close()
-
-    import asyncio
-
-    assert asyncio.run(tombstones()) == {customer_digest("never-seen-7"): world.now}
+    assert asyncio.run(tombstones(world.url)) == {customer_digest("never-seen-7"): world.now}
 
 
 def test_a_consent_withdrawal_holds_on_the_next_decision_of_every_worker(
@@ -263,3 +271,16 @@ def test_an_erasure_refused_while_redis_is_down_is_finished_by_its_retry(
         assert r.status_code == 503 and time.monotonic() < deadline, r.text
     assert r.json()["erased"] is True
     assert world.traces([cid, COOKIE, *identifiers]) == []
+
+
+def test_the_same_event_id_for_two_customers_stores_both(world: World) -> None:
+    """Event ids are scoped per customer: a client reusing another's id suppresses
+    nothing (before, the second event was answered as a duplicate and dropped)."""
+    event = {"channel": "store", "event_type": "purchase", "item_id": "i000003",
+             "timestamp": iso(world.now - 30), "event_id": "pos-0001"}  # fmt: skip
+    first = post_events(world.client, {**event, "customer_id": "c0000011"})
+    second = post_events(world.other, {**event, "customer_id": "c0000012"})
+    assert first == second == {"accepted": 1, "duplicates": 0}
+    again = post_events(world.client, {**event, "customer_id": "c0000012"})
+    assert again == {"accepted": 0, "duplicates": 1}, "still idempotent per customer"
+    assert [c for _, c, _ in asyncio.run(read_log(world.url))] == ["c0000011", "c0000012"]
