@@ -6,6 +6,8 @@ every worker; an erasure refused while Redis is down is finished by its retry.""
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -312,3 +314,20 @@ def test_materialize_leaves_out_who_was_erased_after_the_version_was_made(
     assert batch is None and links == [None] * len(mine) and other is not None
     batch, links, _ = asyncio.run(go(0.0))  # erased before: the version may hold the new one
     assert batch is not None and links == [cid] * len(mine)
+
+
+def test_the_documented_privacy_examples(served: tuple[TestClient[Any], float]) -> None:
+    """docs/api.md's consent request gives its documented answer; the erasure answer
+    has the documented fields, and its `removed` the documented kinds in that order."""
+    client, _ = served
+    text = (Path(__file__).parents[2] / "docs" / "api.md").read_text()
+    start = text.index("\n## DELETE /v1/customers/{customer_id}\n")
+    end = text.index("\n## GET /health/live\n")
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", text[start:end], re.S)]
+    erased, consent_request, consent_answer = blocks
+    cid = consent_answer["customer_id"]
+    r = client.put(f"/v1/customers/{cid}/consent", json=consent_request)
+    assert r.status_code == 200 and r.json() == consent_answer
+    got = client.delete(f"/v1/customers/{erased['customer_id']}").json()
+    assert set(got) == set(erased) and list(got["removed"]) == list(erased["removed"])
+    assert sum(erased["removed"].values()) == int(re.findall(r"erased (\d+)", erased["detail"])[0])
