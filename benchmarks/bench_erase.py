@@ -87,8 +87,11 @@ def main() -> None:
             scans.append(scan)
             print(f"run {run + 1}: erased {cid} ({removed} log entries) in {wall * 1000:.1f} ms;"
                   f" one pass over the log: {scan:.2f} s")  # fmt: skip
-        print(f"median of {args.runs} runs: erase {statistics.median(erases) * 1000:.1f} ms, "
-              f"a pass over the {args.events:,}-entry log {statistics.median(scans):.2f} s")  # fmt: skip
+        erase_ms, scan_s = statistics.median(erases) * 1000, statistics.median(scans)
+        print(
+            f"median of {args.runs} runs: erase {erase_ms:.1f} ms, "
+            f"a pass over the {args.events:,}-entry log {scan_s:.2f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -60,6 +60,10 @@ def erased_since(tombstones: dict[str, float], created_at: str) -> set[str]:
     return {d for d, at in tombstones.items() if at >= created.timestamp()}
 
 
+def _erased(erased: set[str], id_type: str, id_value: str, customer_id: str) -> bool:
+    return customer_digest(customer_id) in erased or identifier_digest(id_type, id_value) in erased
+
+
 async def _put_identities(
     store: FeatureStore, path: Path, erased: set[str], chunk: int = 20_000
 ) -> None:
@@ -67,7 +71,6 @@ async def _put_identities(
 
     rows = pl.read_parquet(path).select("id_type", "id_value", "customer_key").rows()
     if erased:
-        rows = [(t, v, c) for t, v, c in rows
-                if customer_digest(c) not in erased and identifier_digest(t, v) not in erased]  # fmt: skip
+        rows = [(t, v, c) for t, v, c in rows if not _erased(erased, t, v, c)]
     for lo in range(0, len(rows), chunk):
         await store.put_identities(rows[lo : lo + chunk])

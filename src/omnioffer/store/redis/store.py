@@ -27,7 +27,7 @@ from omnioffer.store.base import (
     StoreLimits,
     VersionInfo,
 )
-from omnioffer.store.checks import check_id, check_limits, check_version
+from omnioffer.store.checks import check_consent, check_id, check_limits, check_version
 from omnioffer.store.redis import keys
 from omnioffer.store.redis.erase import erase_customer
 from omnioffer.store.redis.errors import redact_url, translate_errors
@@ -325,10 +325,8 @@ class RedisStore:
         self, customer_id: str, consent: Mapping[str, bool], payload: bytes
     ) -> dict[str, bool]:
         """One Lua call: the overlay, the log entry and its index entry together."""
-        if not consent:
-            raise StoreError("set_consent needs at least one channel")
-        cid = check_id(customer_id, "customer id")
-        pairs = [x for ch, ok in consent.items() for x in (check_id(ch, "channel"), int(ok))]
+        pairs = [x for ch, ok in check_consent(customer_id, consent) for x in (ch, int(ok))]
+        cid = customer_id
         script_keys = [keys.customer_consent(cid), keys.log(), keys.customer_log(cid)]
         async with self._guard("set_consent"):
             overlay = await self._consent(

@@ -27,7 +27,14 @@ from omnioffer.store.base import (
     StoreUnavailable,
     VersionInfo,
 )
-from omnioffer.store.checks import check_event, check_id, check_id_type, check_limits, check_version
+from omnioffer.store.checks import (
+    check_consent,
+    check_event,
+    check_id,
+    check_id_type,
+    check_limits,
+    check_version,
+)
 from omnioffer.store.sqlite import erase, versions
 from omnioffer.store.sqlite import events as sqlite_events
 from omnioffer.store.sqlite.expiry import forget_if_expired, live_events, purge
@@ -296,10 +303,8 @@ class EmbeddedStore:
     async def set_consent(
         self, customer_id: str, consent: Mapping[str, bool], payload: bytes
     ) -> dict[str, bool]:
-        if not consent:
-            raise StoreError("set_consent needs at least one channel")
-        cid = check_id(customer_id, "customer id")
-        rows = [(cid, check_id(ch, "channel"), int(ok)) for ch, ok in consent.items()]
+        cid = customer_id
+        rows = [(cid, ch, int(ok)) for ch, ok in check_consent(cid, consent)]
         with self._write("set_consent") as conn:
             conn.executemany("INSERT OR REPLACE INTO consents VALUES (?, ?, ?)", rows)
             conn.execute("INSERT INTO log(customer_id, payload) VALUES (?, ?)",
