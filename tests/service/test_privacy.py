@@ -258,14 +258,20 @@ def persistent(trained: tuple[Path, TrainOutcome]) -> Iterator[tuple[World, Redi
 
 
 def test_an_erasure_refused_while_redis_is_down_is_finished_by_its_retry(
-    persistent: tuple[World, RedisServer], trained: tuple[Path, TrainOutcome]
+    persistent: tuple[World, RedisServer],
+    trained: tuple[Path, TrainOutcome],
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     world, server = persistent
     cid, identifiers = email_customer(world.client, trained[0])
     live(world, cid)
     server.kill()
+    capfd.readouterr()
     r = world.client.delete(f"/v1/customers/{cid}")
     assert r.status_code == 503, r.text
+    logged = "".join(capfd.readouterr())
+    assert "store unavailable on DELETE /v1/customers/{customer_id}" in logged
+    assert cid not in logged, "the log names the route, never the customer"
     assert r.headers["content-type"].startswith("application/problem+json")
     assert r.headers["retry-after"] == "1" and r.json()["type"].endswith("/store-unavailable")
     server.start()

@@ -17,7 +17,8 @@ from litestar import Controller, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import ResponseSpec
-from litestar.params import Dependency, JSONBody, Parameter
+from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.params import Body, Dependency, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from omnioffer.api.access_log import hash_customer, note
@@ -25,6 +26,7 @@ from omnioffer.api.errors import PROBLEM_MEDIA_TYPE, Problem
 from omnioffer.api.metrics import Metrics
 from omnioffer.api.ports import Decider
 from omnioffer.contracts.http import (
+    NAME_PATTERN,
     ConsentRequest,
     ConsentResponse,
     DecisionRequest,
@@ -188,6 +190,17 @@ CustomerId = Annotated[
 ]  # fmt: skip
 
 
+ConsentBody = Annotated[
+    ConsentRequest,
+    Body(
+        description="Configured channel -> granted (true) or withdrawn (false)",
+        schema_extra={"min_properties": 1, "max_properties": 64,
+                      "property_names": Schema(type=OpenAPIType.STRING, min_length=1,
+                                               max_length=64, pattern=NAME_PATTERN)},
+    ),
+]  # fmt: skip
+
+
 class CustomerController(Controller):
     """Privacy: erase a customer, change their consent now (see docs/api.md)."""
 
@@ -213,7 +226,7 @@ class CustomerController(Controller):
         responses=_problems(400, 413, 422, 503),
     )
     async def consent(
-        self, customer_id: CustomerId, data: JSONBody[ConsentRequest], services: ServicesDep
+        self, customer_id: CustomerId, data: ConsentBody, services: ServicesDep
     ) -> ConsentResponse:
         with _store_errors(services.metrics, "consent"):
             return await services.decider.set_consent(customer_id, data)

@@ -210,10 +210,12 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """Litestar exception handler: log what the operator must see, answer with a problem."""
     problem, headers = problem_for(exc)
+    # the route's template, not the path: a path can hold a customer id (/v1/customers/...)
+    route = request.scope.get("path_template") or request.url.path
     if problem.status == HTTP_503_SERVICE_UNAVAILABLE:
-        logger.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+        logger.warning("store unavailable on %s %s: %s", request.method, route, exc)
     elif problem.status >= HTTP_500_INTERNAL_SERVER_ERROR:
-        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        logger.error("unhandled error on %s %s", request.method, route, exc_info=exc)
     return problem_response(problem, headers)
 
 

@@ -14,7 +14,8 @@ import msgspec
 # Braces are refused in ids (they would break the store's Redis Cluster hash tags), and
 # ':' in names (identifier types and channels are key separators).
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^{}]+$")]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^{}:\s]+$")]
+NAME_PATTERN = r"^[^{}:\s]+$"
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 Score = float
 
 EventType = Literal[
