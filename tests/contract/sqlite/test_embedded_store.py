@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from omnioffer.store import StoredEvent, StoreError, StoreLimits, StoreUnavailable
+from omnioffer.store import IdentityLink, StoredEvent, StoreError, StoreLimits, StoreUnavailable
 from omnioffer.store.sqlite import EmbeddedStore, schema
 from omnioffer.store.sqlite import events as sqlite_events
 from omnioffer.store.sqlite.expiry import purge
@@ -198,3 +198,26 @@ def test_failed_commit_rolls_back_and_releases_the_lock(path: Path, aio: asyncio
     store._conn = real
     aio.run(store.close())
     aio.run(other.close())
+
+
+def test_an_erased_customer_leaves_no_bytes_in_the_file(path: Path, aio: asyncio.Runner) -> None:
+    """Deleted rows are overwritten and the write-ahead log checkpointed: the file itself
+    (not just its tables) holds nothing of the customer, while the store stays open."""
+    store = EmbeddedStore(path)
+    try:
+        aio.run(store.begin_version("v1"))
+        aio.run(store.put_customers("v1", [("SECRET-C", b"SECRET-BATCH"), ("other", b"o")]))
+        aio.run(store.finish_version("v1", {}))
+        link = IdentityLink("email", "SECRET-MAIL", "anon:email:SECRET-MAIL")
+        aio.run(store.ingest([StoredEvent(f"e{n}", "SECRET-C", b"SECRET-EV", link)
+                              for n in range(50)]))  # fmt: skip
+        aio.run(store.ingest([StoredEvent(f"o{n}", "other", b"x" * 100) for n in range(300)]))
+        aio.run(store.remember_decision("d1", "SECRET-C", b"SECRET-DECISION"))
+        aio.run(store.set_consent("SECRET-C", {"email": False}, b"SECRET-CONSENT"))
+        files = [path, path.with_name(path.name + "-wal")]
+        assert any(b"SECRET" in f.read_bytes() for f in files if f.exists())
+        aio.run(store.erase_customer("SECRET-C", 1.0))
+        assert [f.name for f in files if f.exists() and b"SECRET" in f.read_bytes()] == []
+        assert aio.run(store.fetch_customer("v1", "other")).batch == b"o"
+    finally:
+        aio.run(store.close())

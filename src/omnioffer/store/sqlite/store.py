@@ -43,6 +43,7 @@ from omnioffer.store.sqlite.schema import SCHEMA_VERSION, configure, ensure_sche
 __all__ = ["SCHEMA_VERSION", "EmbeddedStore"]
 
 _PURGE_EVERY = 64  # write calls between opportunistic purges of expired rows
+SCRUB_WAIT_MS = 200  # how long an erasure's checkpoint waits for other connections
 
 
 class EmbeddedStore:
@@ -313,8 +314,8 @@ class EmbeddedStore:
 
     async def erase_customer(self, customer_id: str, erased_at: float) -> Erasure:
         """One transaction, with deleted rows overwritten; then a checkpoint, so the
-        write-ahead log's copies of the old pages are overwritten too (best effort:
-        readers in the middle of a read can keep it from finishing until later)."""
+        write-ahead log's copies of the old pages go too (best effort: it waits at most
+        SCRUB_WAIT_MS for other connections, else a later checkpoint finishes it)."""
         check_id(customer_id, "customer id")
         with self._guard("erase_customer"):
             self._conn.execute("PRAGMA secure_delete = ON")
@@ -323,7 +324,13 @@ class EmbeddedStore:
                     done = erase.erase_customer(conn, customer_id, erased_at)
             finally:
                 self._conn.execute("PRAGMA secure_delete = OFF")
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {SCRUB_WAIT_MS}")
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError:  # busy: the erasure itself is committed
+            pass
+        finally:
+            configure(self._conn)
         return done
 
     async def tombstones(self) -> dict[str, float]:
