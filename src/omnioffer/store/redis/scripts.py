@@ -14,7 +14,9 @@ from omnioffer.store.checks import check_id
 from omnioffer.store.redis import keys
 
 # Shared by the scripts that append to the event log: XADD, then index the entry id
-# under its customer, pruning index ids the log no longer holds (trimmed or capped).
+# under its customer; once the index is longer than `keep`, ids the log no longer holds
+# (trimmed or capped) are pruned from its head. A stale id costs erasure nothing (XDEL
+# of a missing id), so pruning only long indexes keeps the common append at two calls.
 _LOG = """
 local function older(a, b)
   local am, as = string.match(a, '(%d+)-(%d+)')
@@ -22,14 +24,14 @@ local function older(a, b)
   am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
   return am < bm or (am == bm and as < bs)
 end
-local function append_log(log, index, log_max, cid, payload)
+local function append_log(log, index, log_max, cid, payload, keep)
   local id
   if log_max > 0 then
     id = redis.call('XADD', log, 'MAXLEN', '~', log_max, '*', 'c', cid, 'p', payload)
   else
     id = redis.call('XADD', log, '*', 'c', cid, 'p', payload)
   end
-  redis.call('RPUSH', index, id)
+  if redis.call('RPUSH', index, id) <= keep then return end
   local first = redis.call('XRANGE', log, '-', '+', 'COUNT', 1)[1][1]
   while true do
     local head = redis.call('LINDEX', index, 0)
@@ -53,12 +55,10 @@ for i = 0, (#KEYS - 1) / 8 - 1 do
   local k, a = 1 + i * 8, 5 + i * 7
   local seen, list = KEYS[k + 1], KEYS[k + 2]
   local cid, payload, eid = ARGV[a + 1], ARGV[a + 2], ARGV[a + 6]
-  local expires = redis.call('ZSCORE', seen, eid)
-  if expires and tonumber(expires) > now then
+  redis.call('ZREMRANGEBYSCORE', seen, '-inf', now)  -- an expired marker is no marker
+  if redis.call('ZADD', seen, 'NX', now + dedup_ttl, eid) == 0 then
     out[#out + 1] = 0
   else
-    redis.call('ZREMRANGEBYSCORE', seen, '-inf', now)
-    redis.call('ZADD', seen, now + dedup_ttl, eid)
     redis.call('EXPIRE', seen, dedup_ttl)
     if ARGV[a + 3] == '1' then
       redis.call('SET', KEYS[k + 3], cid)
@@ -84,7 +84,7 @@ for i = 0, (#KEYS - 1) / 8 - 1 do
     redis.call('RPUSH', list, payload)
     redis.call('LTRIM', list, -cap, -1)
     redis.call('EXPIRE', list, ev_ttl)
-    append_log(KEYS[1], KEYS[k + 8], log_max, cid, payload)
+    append_log(KEYS[1], KEYS[k + 8], log_max, cid, payload, cap)
     if ARGV[a + 5] == '1' then redis.call('HINCRBY', KEYS[k + 5], ARGV[a + 4], 1) end
     out[#out + 1] = 1
   end
@@ -92,13 +92,13 @@ end
 return out
 """
 )
-# KEYS: consent overlay, log, log index. ARGV: customer, payload, log max length, then
-# channel, "1" | "0" pairs. Returns the whole overlay (HGETALL).
+# KEYS: consent overlay, log, log index. ARGV: customer, payload, log max length, index
+# length kept unpruned, then channel, "1" | "0" pairs. Returns the whole overlay (HGETALL).
 CONSENT = (
     _LOG
     + """
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-append_log(KEYS[2], KEYS[3], tonumber(ARGV[3]), ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+append_log(KEYS[2], KEYS[3], tonumber(ARGV[3]), ARGV[1], ARGV[2], tonumber(ARGV[4]))
 return redis.call('HGETALL', KEYS[1])
 """
 )

@@ -329,8 +329,9 @@ class RedisStore:
         cid = customer_id
         script_keys = [keys.customer_consent(cid), keys.log(), keys.customer_log(cid)]
         async with self._guard("set_consent"):
+            keep = self.limits.max_events_per_customer
             overlay = await self._consent(
-                keys=script_keys, args=[cid, payload, self.log_max_len or 0, *pairs]
+                keys=script_keys, args=[cid, payload, self.log_max_len or 0, keep, *pairs]
             )
         return _consent(overlay)
 
