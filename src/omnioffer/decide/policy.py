@@ -18,9 +18,14 @@ Days = Annotated[float, msgspec.Meta(ge=0)]
 
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    # arbitration: priority = propensity x value x lever x channel weight (x cart lift)
+    # arbitration: priority = propensity x value^value_weight x lever x channel weight
+    # (x cart lift)
     channel_weights: dict[str, Weight] = {}  # default 1.0
     levers: dict[str, Weight] = {}  # per offer id, default 1.0
+    # 0: rank by the customer's predicted response (the default: ranking by expected
+    # margin, 1, cost x0.78 of the served NDCG@5 on the retail profile, docs/benchmarks.md,
+    # "Serving fidelity"); 1: by expected margin (propensity x value); between: a blend
+    value_weight: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
     default_value: Weight = 1.0  # for offers without a value
     cart_lift: Weight = 1.5  # offers covering a category in the recent cart
     cart_days: Days = 3.0
