@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from omnioffer.cli.args import Subparsers, positive_int
+from omnioffer.cli.args import Subparsers, positive_int, strict_flag
 from omnioffer.errors import UsageError
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         channels=args.channels,
         truth=args.truth,
         progress=not args.quiet,
+        strict=args.strict,
     )
 
 
@@ -122,6 +123,7 @@ def run_train(
     truth: Path | None,
     progress: bool,
     out: TextIO = sys.stdout,
+    strict: bool = False,
 ) -> int:
     from training.config import load_config
     from training.train import train
@@ -130,7 +132,7 @@ def run_train(
         raise UsageError(f"--data {data} is not a folder")
     outcome = train(
         data, models, until=parse_until(until), test_days=test_days, config=load_config(config),
-        force=force, channels=channels, truth_dir=truth, progress=progress,
+        force=force, channels=channels, truth_dir=truth, progress=progress, strict=strict,
     )  # fmt: skip
     return report(outcome, models, out)
 
@@ -163,6 +165,7 @@ def add_train(sub: Subparsers) -> None:
     p.add_argument("--config", type=Path, default=None, help="TOML file overriding defaults")
     p.add_argument("--force", action="store_true", help="write and activate even if it loses")
     p.add_argument("--truth", type=Path, default=None, help="ground truth (default ../truth)")
+    strict_flag(p)
     p.set_defaults(handler=cmd_train)
 
 

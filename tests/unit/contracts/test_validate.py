@@ -298,15 +298,19 @@ def _apply(case: Case, tables: Tables, write_dir: WriteDir) -> Path:
 def test_corruption_is_reported_at_its_location(
     case: Case, tables: Tables, write_dir: WriteDir
 ) -> None:
+    """Strict: the rows train would drop (test_droppable.py) are problems here too."""
     root = _apply(case, tables, write_dir)
-    result = validate_dir(root)
+    result = validate_dir(root, strict=True)
     assert [(p.file, p.row, p.column) for p in result.problems] == case.expected
     assert result.total == len(case.expected)
     assert result.summary is None
     assert case.says in "\n".join(p.message for p in result.problems)
     out = io.StringIO()
-    assert run_validate(root, out=out) == 1
-    assert out.getvalue().splitlines() == [str(p) for p in result.problems]
+    assert run_validate(root, out=out, strict=True) == 1
+    lines = out.getvalue().splitlines()
+    refused = [f"({result.refused} of them refused by --strict only: without it train drops"
+               " those rows)"] if result.refused else []  # fmt: skip
+    assert lines == [str(p) for p in result.problems] + refused
 
 
 @pytest.mark.parametrize("fixture", ["csv_dir", "parquet_dir"])
@@ -356,7 +360,7 @@ def test_problems_are_deterministic_and_sorted(tables: Tables, write_dir: WriteD
         _set("events", row, "event_id", "e1")(tables)
         _set("events", row, "channel", "fax")(tables)
     root = write_dir(tables)
-    first, second = validate_dir(root), validate_dir(root)
+    first, second = validate_dir(root, strict=True), validate_dir(root, strict=True)
     assert first.problems == second.problems
     assert first.problems == sorted(first.problems)
     assert [(p.row, p.column) for p in first.problems] == [
@@ -406,7 +410,7 @@ def test_parquet_problems_use_row_numbers_too(tmp_path: Path) -> None:
             "event_id": ["a", "b", "c", "a"],
         }
     ).write_parquet(tmp_path / "events.parquet")
-    assert [str(p) for p in validate_dir(tmp_path).problems] == [
+    assert [str(p) for p in validate_dir(tmp_path, strict=True).problems] == [
         "events.parquet:3:timestamp: unparseable timestamp 'not a time'",
         "events.parquet:4:event_id: duplicate event_id 'a' (first at row 1)",
     ]
