@@ -35,6 +35,7 @@ from training.publish.artifacts import (
 )
 from training.publish.card import write_card
 from training.publish.dropped import dropped_notes
+from training.publish.offer_evaluation import write_offer_evaluation
 from training.publish.serving_export import ServingInputs, serving_cutoff, write_serving
 from training.stages import StageTimer
 
@@ -181,6 +182,8 @@ def _publish(models_dir: Path, run: _Run) -> str:
             if offers is not None:
                 rankers["offers"] = (offers.booster, offers.feature_names, parity_rows_of(offers))
             entries = export_rankers(staging, rankers)
+            if offers is not None:
+                write_offer_evaluation(staging, *offers.extra["offline"])
         with timer.stage("write"):
             params = _params(config, items, split)
             write_per_channel(staging, boards)

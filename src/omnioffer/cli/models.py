@@ -38,6 +38,25 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_evaluate_serving(args: argparse.Namespace) -> int:
+    """Replay the test window through the decision path; exit 1 when it misses the target."""
+    import os
+
+    from omnioffer.cli.serve import settings_path
+    from omnioffer.settings import CONFIG_ENV
+    from training.evaluate.serving_fidelity import evaluate_serving
+
+    if not args.data.is_dir():
+        raise UsageError(f"--data {args.data} is not a folder")
+    config = settings_path(args.config, os.environ.get(CONFIG_ENV, "").strip())
+    fidelity = evaluate_serving(args.data, args.models, args.version, config=config,
+                                channels=args.channels_flag)  # fmt: skip
+    print(fidelity.describe())
+    if args.json is not None:
+        fidelity.write(args.json)
+    return 0 if fidelity.passed else 1
+
+
 def cmd_versions(args: argparse.Namespace) -> int:
     from omnioffer.cli.store import configured_store, print_store_versions, store_url
 
@@ -167,6 +186,21 @@ def add_train(sub: Subparsers) -> None:
     p.add_argument("--truth", type=Path, default=None, help="ground truth (default ../truth)")
     strict_flag(p)
     p.set_defaults(handler=cmd_train)
+
+
+def add_evaluate_serving(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "evaluate-serving",
+        help="replay a version's test window through the decision path: served vs offline NDCG",
+    )
+    p.add_argument("--data", type=Path, required=True, help="the data the version was trained on")
+    p.add_argument("--models", type=Path, default=Path("models"), help="default models/")
+    p.add_argument("--version", default=None, help="default: the current version")
+    p.add_argument("--config", type=Path, default=None,
+                   help="service settings whose [policy] decides (env OMNIOFFER_CONFIG; default"
+                   " ./omnioffer.toml if there is one, else the default policy)")  # fmt: skip
+    p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
+    p.set_defaults(handler=cmd_evaluate_serving)
 
 
 def add_registry(sub: Subparsers) -> None:
