@@ -2,14 +2,16 @@
 
 `omnioffer evaluate-serving` takes a trained version and the data it was trained on,
 and replays every customer-channel group of the version's offline offers evaluation
-(contracts/evaluation.py) through the real decision path as of the test start:
+(contracts/evaluation.py) through the real decision path:
 
 1. a replay version (replay_version.py): the version's rankers and factors with
    `serving/` written at the test start (the cutoff of the offline evaluation's
    features), materialized into a private embedded store;
 2. one dry-run decision per group (omnioffer.jobs.replay: the service's own
-   DecisionService, the `[policy]` of the settings given, a frozen clock at the test
-   start), k = TOP_K, asked to explain the offers of the offline top TOP_K;
+   DecisionService and the `[policy]` of the settings given) at the instant the channel
+   first showed the customer an offer in the test window (for mailed coupons, the
+   campaign's mailing), after ingesting the customer's events since the test start, as
+   the channels sent them; k = TOP_K, asked to explain the offers of the offline top;
 3. NDCG@5 / NDCG@10 of the served and of the offline lists on the same groups and the
    same relevant offers, and what each stage did to the offline top TOP_K: `removed`
    (not served: the verdict's stage and rule), `moved` (served, but placed otherwise:
@@ -19,8 +21,8 @@ and replays every customer-channel group of the version's offline offers evaluat
    beyond the offline top TOP_K).
 
 The offline evaluation ranks every offer valid at some time of the test window; a
-decision at its start can only serve the offers valid then. Offers not valid at the
-replay instant are left out of both lists and of the relevant sets, so both rankings
+decision can only serve the offers valid at its instant. Offers not valid at a group's
+instant are left out of both of its lists and of its relevant set, so both rankings
 answer the same question (`offline_all` keeps the training-time figure, `not_live`
 counts the offers of the offline top TOP_K left out); groups left without a relevant
 offer are not compared.
@@ -32,9 +34,9 @@ import asyncio
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +52,7 @@ from omnioffer.jobs.replay import Ask, replay
 from omnioffer.registry import load_version
 from omnioffer.settings import load_settings
 from training.evaluate.metrics import ndcg_at_k
+from training.evaluate.replay_inputs import channel_events, first_impressions, validity
 from training.evaluate.replay_version import materialize_into, write_replay_version
 from training.prep.resolve import load_training_data
 
@@ -64,9 +67,10 @@ class Fidelity:
     """The offline and the served ranking of the same groups, and what the stages did."""
 
     version: str
-    as_of: str
-    groups: int  # compared: with a relevant offer valid at `as_of`
-    offline: dict[str, float]  # the offline ranking, cut to the offers valid at `as_of`
+    as_of: str  # the replay version's cutoff: the test start
+    decided: tuple[str, str]  # the first and the last replayed decision's instant
+    groups: int  # compared: with a relevant offer valid at their instant
+    offline: dict[str, float]  # the offline ranking, cut to the offers valid then
     served: dict[str, float]
     removed: dict[str, int] = field(default_factory=dict)  # "stage/code" -> offers
     moved: dict[str, int] = field(default_factory=dict)  # stage -> offers
@@ -74,7 +78,8 @@ class Fidelity:
     fallbacks: dict[str, int] = field(default_factory=dict)  # fallback -> decisions
     offline_all: dict[str, float] = field(default_factory=dict)  # as training evaluated it
     groups_all: int = 0
-    not_live: int = 0  # offers of the offline top TOP_K not valid at `as_of`
+    not_live: int = 0  # offers of the offline top TOP_K not valid at their group's instant
+    events: int = 0  # channel events ingested before the decisions
 
     def ratio(self, metric: str = PRIMARY) -> float:
         base = self.offline[metric]
@@ -91,9 +96,10 @@ class Fidelity:
         top = f"the offline top {ev.TOP_K}"
         head = f"  {'':<14}" + "".join(f"{m:>10}" for m in METRICS)
         lines = [
-            f"serving fidelity of {self.version} as of {self.as_of}",
-            f"  {self.groups_all:,} customer-channel groups evaluated offline, {self.groups:,}"
-            f" with a relevant offer valid then; {self.not_live:,} offers of {top} not valid"
+            f"serving fidelity of {self.version} (as of the test start {self.as_of})",
+            f"  {self.groups:,} of {self.groups_all:,} customer-channel groups replayed, each at"
+            f" its first offer impression ({self.decided[0]} .. {self.decided[1]}) after"
+            f" {self.events:,} channel events; {self.not_live:,} offers of {top} not valid"
             " then are left out of both rankings",
             head,
         ]
@@ -144,23 +150,27 @@ def evaluate_serving(
             f"{data_dir} is not the data {loaded.name} was trained on (its events' fingerprint"
             f" is {data.fingerprint}, the version's {loaded.manifest.data_fingerprint})"
         )
-    as_of = datetime.fromisoformat(loaded.manifest.training_window.test_start)
-    every = _groups(offline, None)
-    live = _valid_at(data.offers, as_of)
-    groups = _groups(offline, live)
+    window = loaded.manifest.training_window
+    as_of = datetime.fromisoformat(window.test_start)
+    at = first_impressions(data.events, as_of, datetime.fromisoformat(window.test_end))
+    every = _groups(offline, at, None)
+    groups = _groups(offline, at, validity(data.offers))
+    until = max((g.at for g in groups), default=as_of.timestamp())
+    events = channel_events(data.events, {g.customer_key for g in groups}, as_of, until)
     with tempfile.TemporaryDirectory(prefix="omnioffer-replay-") as tmp:
         registry, store_url = Path(tmp) / "models", f"sqlite:///{Path(tmp) / 'store.sqlite'}"
         write_replay_version(loaded, data, as_of, registry)
         materialize_into(store_url, registry)
-        settings = msgspec.structs.replace(
-            base, store_url=store_url, models_dir=str(registry), as_of=as_of.isoformat(),
-            replay_clock="frozen", store_timeout_s=REPLAY_TIMEOUT_S,
-        )  # fmt: skip
-        asks = [Ask(g.customer_key, g.channel, g.top) for g in groups]
-        answers = asyncio.run(replay(settings, asks, k=ev.TOP_K))
+        settings = msgspec.structs.replace(base, store_url=store_url, models_dir=str(registry),
+                                           store_timeout_s=REPLAY_TIMEOUT_S)  # fmt: skip
+        asks = [Ask(g.customer_key, g.channel, g.at, g.top) for g in groups]
+        answers = asyncio.run(replay(settings, asks, events, k=ev.TOP_K))
     fidelity = _score(loaded.name, as_of.isoformat(), groups, answers)
-    fidelity.offline_all, fidelity.groups_all = _offline_means(every), len(every)
-    fidelity.not_live = sum(o not in live for g in every for o in g.top)
+    fidelity.offline_all, fidelity.groups_all = _means([g.top for g in every], every), len(every)
+    live = {(g.customer_key, g.channel): set(g.top) for g in groups}
+    fidelity.not_live = sum(len(set(g.top) - live.get((g.customer_key, g.channel), set()))
+                            for g in every)  # fmt: skip
+    fidelity.events = len(events)
     return fidelity
 
 
@@ -168,20 +178,18 @@ def evaluate_serving(
 class _Group:
     customer_key: str
     channel: str
+    at: float  # the decision's instant: the group's first offer impression in the window
     top: tuple[str, ...]  # the offline top TOP_K, best first
     relevant: frozenset[str]
 
 
-def _valid_at(offers: pl.DataFrame, at: datetime) -> set[str]:
-    """The offers whose validity window holds `at`."""
-    ok = (pl.col("start").is_null() | (pl.col("start") <= at)) & (
-        pl.col("end").is_null() | (pl.col("end") >= at)
-    )
-    return set(offers.filter(ok).get_column("offer_id").to_list())
-
-
-def _groups(offline: pl.DataFrame, live: Collection[str] | None) -> list[_Group]:
-    """Each group's offline top TOP_K and relevant offers, cut to `live` ones (None: all)."""
+def _groups(
+    offline: pl.DataFrame,
+    at: Mapping[tuple[str, str], float],
+    valid: Mapping[str, tuple[float, float]] | None,
+) -> list[_Group]:
+    """Each group's offline top TOP_K and relevant offers, cut to the offers `valid` at its
+    instant (None: all; an offer `valid` does not know was never valid)."""
     rows = (
         offline.sort("customer_key", "channel", pl.col("rank").fill_null(ev.DEPTH + 1))
         .group_by("customer_key", "channel", maintain_order=True)
@@ -192,11 +200,19 @@ def _groups(offline: pl.DataFrame, live: Collection[str] | None) -> list[_Group]
     )
     out = []
     for cid, channel, ranked, answered in rows.iter_rows():
-        top = [o for o in ranked if live is None or o in live][: ev.TOP_K]
-        relevant = frozenset(o for o in answered if live is None or o in live)
+        t = at[(cid, channel)]  # every offline group was shown an offer in the window
+        top = [o for o in ranked if _live(valid, o, t)][: ev.TOP_K]
+        relevant = frozenset(o for o in answered if _live(valid, o, t))
         if relevant:  # a group without a relevant offer scores no metric
-            out.append(_Group(cid, channel, tuple(top), relevant))
+            out.append(_Group(cid, channel, t, tuple(top), relevant))
     return out
+
+
+def _live(valid: Mapping[str, tuple[float, float]] | None, offer: str, t: float) -> bool:
+    if valid is None:
+        return True
+    lo, hi = valid.get(offer, (float("inf"), float("-inf")))
+    return lo <= t <= hi
 
 
 def _score(
@@ -210,9 +226,11 @@ def _score(
         fallbacks.update([answer.fallback] if answer.fallback is not None else [])
         removed.update(f"{v.stage}/{v.code}" for v in answer.explained if not v.served)
         moved.update(_moves(group.top, answer))
+    instants = sorted(g.at for g in groups) or [0.0]
     return Fidelity(
         version=version,
         as_of=as_of,
+        decided=(_iso(instants[0]), _iso(instants[-1])),
         groups=len(groups),
         offline=_means([g.top for g in groups], groups),
         served=_means(served, groups),
@@ -223,8 +241,8 @@ def _score(
     )
 
 
-def _offline_means(groups: Sequence[_Group]) -> dict[str, float]:
-    return _means([g.top for g in groups], groups)
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="seconds")
 
 
 def _means(lists: Sequence[Sequence[str]], groups: Sequence[_Group]) -> dict[str, float]:
