@@ -35,7 +35,8 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     daily_cap: Annotated[int, msgspec.Meta(ge=0)] = 6  # impressions, all channels, 24 h
     suppress_after_redeem: bool = True
     dismiss_cooldown_days: Days = 14.0
-    suppress_bought_days: Days = 3.0  # offers on an item bought this recently
+    suppress_bought_days: Days = 3.0  # offers on an item bought this recently ...
+    suppress_bought_staples: bool = False  # ... also when the customer re-buys it (contact.py)
     consent_channels: tuple[str, ...] = ("email", "sms")
     # one conversation: keep the previous top offer across channels if nothing happened
     sticky_minutes: Days = 30.0
