@@ -12,22 +12,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from table_edits import Tables, WriteDir, set_cell
 
 from omnioffer.cli.data import run_validate
 from omnioffer.contracts.load import load_dataset
 from omnioffer.contracts.problems import ContractViolation
 from omnioffer.contracts.validate import load_valid, validate_dir
-
-Table = list[list[str]]
-Tables = dict[str, Table]
-WriteDir = Callable[[Tables], Path]
-
-
-def _set(table: str, row: int, column: str, value: str) -> Callable[[Tables], None]:
-    def mutate(tables: Tables) -> None:
-        tables[table][row][tables[table][0].index(column)] = value
-
-    return mutate
 
 
 def _add_offer(offer_id: str, **cells: str) -> Callable[[Tables], None]:
@@ -54,28 +44,28 @@ class Case:
 CASES = [
     Case(
         "offer lists an unknown item",
-        [_set("offers", 1, "items", "i1|i9|i3")],
+        [set_cell("offers", 1, "items", "i1|i9|i3")],
         [("unknown_item", "offers.csv", 1, "items")],
         "unknown item 'i9' (not in items.csv)",
         {},  # the offer stays, without i9 (checked below)
     ),
     Case(
         "offer_items names an unknown item",
-        [_set("offer_items", 2, "item_id", "i9")],
+        [set_cell("offer_items", 2, "item_id", "i9")],
         [("unknown_item", "offer_items.csv", 2, "item_id")],
         "unknown item 'i9' (not in items.csv)",
         {"offer_items": {"o1"}},
     ),
     Case(
         "offer_items names an unknown offer",
-        [_set("offer_items", 1, "offer_id", "o9")],
+        [set_cell("offer_items", 1, "offer_id", "o9")],
         [("unknown_offer", "offer_items.csv", 1, "offer_id")],
         "unknown offer 'o9' (not in offers.csv)",
         {"offer_items": {"o9"}},
     ),
     Case(
         "an event names an unknown item",
-        [_set("events", 3, "item_id", "i9")],
+        [set_cell("events", 3, "item_id", "i9")],
         [("unknown_item", "events.csv", 3, "item_id")],
         "unknown item 'i9' (not in items.csv)",
         {"events": {"e3"}},
@@ -100,14 +90,14 @@ CASES = [
     ),
     Case(
         "a repeated event id",
-        [_set("events", 6, "event_id", "e2")],
+        [set_cell("events", 6, "event_id", "e2")],
         [("duplicate_event_id", "events.csv", 6, "event_id")],
         "duplicate event_id 'e2' (first at row 2)",
         {},  # one events row fewer, but e2 stays: its first row (checked below)
     ),
     Case(
         "an offer ends before it starts",
-        [_set("offers", 1, "end", "2023-12-01")],
+        [set_cell("offers", 1, "end", "2023-12-01")],
         [
             ("dropped_offer", "offer_items.csv", 2, "offer_id"),
             ("end_before_start", "offers.csv", 1, "end"),
@@ -165,8 +155,8 @@ def _rows(frame: pl.LazyFrame | None, key: str) -> list[str]:
 def test_a_list_loses_only_its_unknown_values_and_a_repeat_only_its_later_row(
     tables: Tables, write_dir: WriteDir
 ) -> None:
-    _set("offers", 1, "items", "i1|i9|i3")(tables)
-    _set("events", 6, "event_id", "e2")(tables)
+    set_cell("offers", 1, "items", "i1|i9|i3")(tables)
+    set_cell("events", 6, "event_id", "e2")(tables)
     loaded = load_valid(write_dir(tables))
     offers = loaded.offers
     assert offers is not None
@@ -201,8 +191,8 @@ def test_strict_refuses_them_naming_file_row_and_column(
 def test_errors_still_make_the_data_unusable_whatever_else_would_drop(
     tables: Tables, write_dir: WriteDir
 ) -> None:
-    _set("offer_items", 2, "item_id", "i9")(tables)  # droppable
-    _set("events", 2, "channel", "fax")(tables)  # an error
+    set_cell("offer_items", 2, "item_id", "i9")(tables)  # droppable
+    set_cell("events", 2, "channel", "fax")(tables)  # an error
     root = write_dir(tables)
     result = validate_dir(root)
     assert [str(p) for p in result.problems] == ["events.csv:2:channel: unknown channel 'fax'"]
