@@ -87,7 +87,8 @@ class Fidelity:
 
     @property
     def passed(self) -> bool:
-        return self.ratio() >= TARGET
+        """At least one group compared, and served >= TARGET x offline on PRIMARY."""
+        return self.groups > 0 and self.ratio() >= TARGET
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ratio": {m: round(self.ratio(m), 4) for m in METRICS}}
@@ -114,6 +115,9 @@ class Fidelity:
             shown = ", ".join(f"{k} {v:,}" for k, v in counts.items()) or "none"
             lines.append(f"  {label}: {shown}")
         lines.append(f"  served from beyond {top}: {self.added:,}")
+        if not self.groups:
+            lines.append("MISSES the target: no group had a relevant offer valid at its decision")
+            return "\n".join(lines)
         verdict = "meets" if self.passed else "MISSES"
         lines.append(f"{verdict} the target: served {PRIMARY} >= {TARGET} x offline "
                      f"(x{self.ratio():.3f})")  # fmt: skip
@@ -130,12 +134,14 @@ def evaluate_serving(
     *,
     config: Path | None = None,
     channels: Sequence[str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Fidelity:
     """Replay the version's offline offers evaluation through the decision path (see the
-    module docstring). `config`: the service settings whose `[policy]` (and channels,
-    unless `channels` is given) the decisions use; None: the defaults."""
+    module docstring). `config` and `env` (OMNIOFFER_* variables, none by default): the
+    service settings whose `[policy]` (and channels, unless `channels` is given) the
+    decisions use, as `omnioffer serve` would read them."""
     extra = {} if channels is None else {"channels": tuple(channels)}
-    base = load_settings(config, env={}, overrides=extra)
+    base = load_settings(config, env=env or {}, overrides=extra)
     loaded = load_version(models_dir, version)
     if ev.OFFERS not in loaded.manifest.files:
         raise ArtifactError(

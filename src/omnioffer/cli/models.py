@@ -50,7 +50,7 @@ def cmd_evaluate_serving(args: argparse.Namespace) -> int:
         raise UsageError(f"--data {args.data} is not a folder")
     config = settings_path(args.config, os.environ.get(CONFIG_ENV, "").strip())
     fidelity = evaluate_serving(args.data, args.models, args.version, config=config,
-                                channels=args.channels_flag)  # fmt: skip
+                                channels=args.channels_flag, env=os.environ)  # fmt: skip
     print(fidelity.describe())
     if args.json is not None:
         fidelity.write(args.json)
