@@ -98,10 +98,14 @@ def make_service(
     store: FeatureStore,
     policy_file: Path | None = None,
     metrics: Metrics | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> DecisionService:
     """`policy_file`: the settings file whose [policy] is re-read live (None: fixed);
-    `metrics`: what the store calls and the served model report to (None: nothing)."""
-    clock = make_clock(settings.as_of, moving=settings.replay_clock == "moving")
+    `metrics`: what the store calls and the served model report to (None: nothing);
+    `clock`: the decisions' clock (None: the settings' as_of, else the wall clock; a
+    replay sets it per decision, jobs/replay.py)."""
+    if clock is None:
+        clock = make_clock(settings.as_of, moving=settings.replay_clock == "moving")
     if metrics is not None:
         store = MeteredStore(store, metrics, clock)
     holder = ModelHolder(store, Path(settings.models_dir), settings.model_poll_s)

@@ -34,6 +34,7 @@ COMMANDS = (
     data.add_validate,
     data.add_identities,
     models.add_train,
+    models.add_evaluate_serving,
     models.add_registry,
     demo.add_demo,
     store.add_materialize,

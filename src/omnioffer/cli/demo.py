@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from omnioffer.cli.args import Subparsers, positive_int
 from omnioffer.cli.demo_data import DemoStageError, prepare_demo
+from omnioffer.cli.demo_settings import SETTINGS_FILE, write_demo_settings
 
 if TYPE_CHECKING:
     import subprocess
@@ -131,13 +132,27 @@ def _example(base: str) -> dict[str, Any]:
     return {"customer_id": "c0000001", "channel": "app", "k": 3}
 
 
-def serve_demo(models: Path, out: Path, *, port: int = 8000, keep_serving: bool = True) -> int:
-    """Materialize into the embedded store beside `out`, serve, show one real decision."""
+def serve_demo(
+    models: Path,
+    out: Path,
+    *,
+    port: int = 8000,
+    keep_serving: bool = True,
+    settings_file: Path = SETTINGS_FILE,
+) -> int:
+    """Materialize into the embedded store beside `out`, leave the settings that serve it
+    in `settings_file` (cli/demo_settings.py), serve, show one real decision."""
     import subprocess
 
     store_url = f"sqlite:///{(out / 'store.sqlite').resolve()}"
     _, cutoff = _load(store_url, models)
     as_of = (datetime.fromtimestamp(cutoff, tz=UTC) + timedelta(hours=12)).isoformat()
+    left = write_demo_settings(settings_file, store_url=store_url, models=models, as_of=as_of)
+    if left:
+        print(f"wrote {settings_file}: a plain `omnioffer serve` here serves this demo later")
+    else:
+        print(f"left {settings_file} alone (not written by the demo); serve this demo with"
+              " the flags below")  # fmt: skip
     port = _free_port(port)
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "omnioffer", "serve", "--port", str(port), "--store",
@@ -154,6 +169,8 @@ def serve_demo(models: Path, out: Path, *, port: int = 8000, keep_serving: bool 
         if not keep_serving:  # the curls below need a server: say how to start one again
             print("\nThe service stops now (--exit-after-decision). Serve it again with:")
             print("  " + " ".join(["omnioffer", *cmd[3:]]))
+            if left:
+                print(f"  or just `omnioffer serve` here (it reads {settings_file})")
         print("\nTry it yourself" + ("" if keep_serving else " (once it serves)") + ":")
         print(f"  curl -s {base}/v1/decisions -H 'content-type: application/json' \\")
         print(f"    -d '{json.dumps(body)}'")
