@@ -17,7 +17,9 @@ SETTINGS_FILE = Path("omnioffer.toml")  # what `omnioffer serve` reads when told
 MARKER = "# written by `omnioffer demo`"
 
 
-def write_demo_settings(path: Path, *, store_url: str, models: Path, as_of: str) -> bool:
+def write_demo_settings(
+    path: Path, *, store_url: str, models: Path, as_of: str, experiments: Path | None = None
+) -> bool:
     """Write the demo's serving settings to `path` (replacing only a file the demo wrote);
     False when `path` holds someone else's settings and was left alone."""
     if path.exists() and not _ours(path):
@@ -31,6 +33,8 @@ def write_demo_settings(path: Path, *, store_url: str, models: Path, as_of: str)
         "# which starts here when the service starts and moves with wall time",
         f"as_of = {json.dumps(as_of)}",
     ]
+    if experiments is not None:
+        lines.append(f"experiments_file = {json.dumps(str(experiments))}")
     partial = path.with_name(path.name + ".partial")
     partial.write_text("\n".join(lines) + "\n", encoding="utf-8")
     partial.replace(path)
