@@ -15,7 +15,8 @@ def _answer(*offers: tuple[str, float, float], explained: list[OfferVerdict] | N
     out = [OfferOut(offer_id=o, title=o, rank=n, propensity=p, value=1.0, priority=q,
                     reasons=[]) for n, (o, p, q) in enumerate(offers, start=1)]  # fmt: skip
     return DecisionResponse(decision_id="d", customer_id="c", channel="app", model_version="v",
-                            offers=out, fallback=fallback, explained=explained or [])  # fmt: skip
+                            offers=out, fallback=fallback, explained=explained or [],
+                            experiments=[])  # fmt: skip
 
 
 def test_each_move_is_put_on_the_stage_that_made_it() -> None:
