@@ -39,6 +39,7 @@ COMMANDS = (
     store.add_materialize,
     serve.add_serve,
     store.add_export_events,
+    store.add_export_decisions,
     keys.add_keys,
 )
 

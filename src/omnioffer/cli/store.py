@@ -1,4 +1,5 @@
-"""Commands that load or read the feature store: `materialize`, `export-events`, and the
+"""Commands that load or read the feature store: `materialize`, `export-events`,
+`export-decisions`, and the
 store half of `versions` and `activate`.
 
 The store is the one named by --store or OMNIOFFER_STORE_URL; without either, the
@@ -34,6 +35,13 @@ def cmd_export_events(args: argparse.Namespace) -> int:
     if store is None:
         raise UsageError("no feature store: pass --store URL or set OMNIOFFER_STORE_URL")
     return run_export(store, args.out, args.format, trim=args.trim)
+
+
+def cmd_export_decisions(args: argparse.Namespace) -> int:
+    store = configured_store(args.store, must_exist=True)
+    if store is None:
+        raise UsageError("no feature store: pass --store URL or set OMNIOFFER_STORE_URL")
+    return run_export_decisions(store, args.out, args.after)
 
 
 def store_url(flag: str | None) -> str | None:
@@ -116,6 +124,17 @@ def run_export(
     return 0
 
 
+def run_export_decisions(
+    store: FeatureStore, out_file: Path, after: str | None, out: TextIO = sys.stdout
+) -> int:
+    from omnioffer.jobs.export_decisions import export_decisions
+
+    n, last = export_decisions(store, out_file, after=after)
+    cursor = f"; last entry {last} (pass --after {last} to continue)" if last else ""
+    print(f"exported {n} decisions to {out_file}{cursor}", file=out)
+    return 0
+
+
 def add_materialize(sub: Subparsers) -> None:
     p = sub.add_parser("materialize", help="load a model version into the feature store, activate")
     p.add_argument("--models", type=Path, default=Path("models"), help="default models/")
@@ -136,3 +155,11 @@ def add_export_events(sub: Subparsers) -> None:
     )
     store_flag(p)
     p.set_defaults(handler=cmd_export_events)
+
+
+def add_export_decisions(sub: Subparsers) -> None:
+    p = sub.add_parser("export-decisions", help="write the decision log as JSON Lines")
+    p.add_argument("--out", type=Path, required=True, help="the .jsonl file to write")
+    p.add_argument("--after", default=None, help="only entries after this entry id")
+    store_flag(p)
+    p.set_defaults(handler=cmd_export_decisions)

@@ -102,3 +102,18 @@ def decision(decision_id: str) -> str:
 def counters(offer_id: str) -> str:
     """Hash field -> integer count of one offer (impressions, clicks, ...)."""
     return f"{PREFIX}ctr:{check_id(offer_id, 'offer id')}"
+
+
+def decision_log() -> str:
+    """Stream: the decision log (fields c=customer id or "", p=LoggedDecision JSON)."""
+    return f"{PREFIX}dlog"
+
+
+def customer_first_touch(customer_id: str) -> str:
+    """The customer's sticky first-touch experiment record (no TTL; erasure deletes it)."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:ft"
+
+
+def experiments() -> str:
+    """Hash {sum: checksum, blob: JSON} of the stored experiment definitions."""
+    return f"{PREFIX}experiments"

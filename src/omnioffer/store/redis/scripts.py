@@ -12,15 +12,16 @@ from typing import Any
 from omnioffer.store.base import StoredEvent, StoreLimits
 from omnioffer.store.redis import keys
 
-# KEYS: log, then per event: seen, events, identity, anonymous events, counters.
+# KEYS: log, then per event: seen, events, identity, anonymous events, counters,
+#       first touch, anonymous first touch.
 # ARGV: cap, events ttl, dedup ttl, log max length (0: unbounded),
 #       then per event: customer, payload, link?, field, count?
 INGEST = """
 local cap, ev_ttl, dedup_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local log_max = tonumber(ARGV[4])
 local out = {}
-for i = 0, (#KEYS - 1) / 5 - 1 do
-  local k, a = 1 + i * 5, 4 + i * 5
+for i = 0, (#KEYS - 1) / 7 - 1 do
+  local k, a = 1 + i * 7, 4 + i * 5
   local cid, payload, list = ARGV[a + 1], ARGV[a + 2], KEYS[k + 2]
   if redis.call('SET', KEYS[k + 1], '1', 'NX', 'EX', dedup_ttl) then
     if ARGV[a + 3] == '1' then
@@ -31,6 +32,11 @@ for i = 0, (#KEYS - 1) / 5 - 1 do
           redis.call('RPUSH', list, unpack(moved, j, math.min(j + 999, #moved)))
         end
         redis.call('DEL', KEYS[k + 4])
+        local touch = redis.call('GET', KEYS[k + 7])
+        if touch then
+          redis.call('SET', KEYS[k + 6], touch, 'NX')
+          redis.call('DEL', KEYS[k + 7])
+        end
       end
     end
     redis.call('RPUSH', list, payload)
@@ -90,13 +96,16 @@ def ingest_call(
     for e in events:
         events_key = keys.customer_events(e.customer_id)
         ident = anon = counter = events_key  # placeholders (same slot) when unused
+        touch = anon_touch = keys.customer_first_touch(e.customer_id)
         if e.link is not None:
             ident = keys.identity(e.link.id_type, e.link.id_value)
             anon = keys.customer_events(e.link.anonymous_id)
+            anon_touch = keys.customer_first_touch(e.link.anonymous_id)
         offer, field = e.counter if e.counter is not None else ("", "")
         if e.counter is not None:
             counter = keys.counters(offer)
-        script_keys += [keys.seen(e.event_id), events_key, ident, anon, counter]
+        script_keys += [keys.seen(e.event_id), events_key, ident, anon, counter, touch,
+                        anon_touch]  # fmt: skip
         args += [
             e.customer_id,
             e.payload,
@@ -105,3 +114,14 @@ def ingest_call(
             int(e.counter is not None),
         ]
     return script_keys, args
+
+
+# KEYS: experiments. ARGV: checksum, blob, expected ("-": unconditional, "": none stored).
+PUT_EXPERIMENTS = """
+if ARGV[3] ~= '-' then
+  local cur = redis.call('HGET', KEYS[1], 'sum') or ''
+  if cur ~= ARGV[3] then return 0 end
+end
+redis.call('HSET', KEYS[1], 'sum', ARGV[1], 'blob', ARGV[2])
+return 1
+"""

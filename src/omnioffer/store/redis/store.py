@@ -21,6 +21,7 @@ from omnioffer.store.base import (
     SERVED,
     CustomerRecord,
     IngestResult,
+    RecordedDecision,
     StoredEvent,
     StoreError,
     StoreLimits,
@@ -30,10 +31,17 @@ from omnioffer.store.checks import check_id, check_limits, check_version
 from omnioffer.store.redis import keys
 from omnioffer.store.redis.errors import redact_url, translate_errors
 from omnioffer.store.redis.round_trips import RoundTrips
-from omnioffer.store.redis.scripts import ACTIVATE, BEGIN, DROP, INGEST, ingest_call
+from omnioffer.store.redis.scripts import (
+    ACTIVATE,
+    BEGIN,
+    DROP,
+    INGEST,
+    PUT_EXPERIMENTS,
+    ingest_call,
+)
 from omnioffer.store.redis.versions import delete_matching, read_versions, require_loading
 from omnioffer.store.redis.wire import WirePool
-from omnioffer.store.redis.wire_options import ClientOptions, wire_options
+from omnioffer.store.redis.wire_options import ClientOptions, Command, wire_options
 
 __all__ = ["ACTIVATE", "BEGIN", "DROP", "INGEST", "RedisStore", "ingest_call", "redact_url"]
 
@@ -93,6 +101,7 @@ class RedisStore:
         self._activate = self._r.register_script(ACTIVATE)
         self._begin = self._r.register_script(BEGIN)
         self._drop = self._r.register_script(DROP)
+        self._put_experiments = self._r.register_script(PUT_EXPERIMENTS)
         client = ClientOptions(max_connections, socket_timeout, socket_connect_timeout)
         self._round_trip = RoundTrips(self._r, wire_options(url, client) if wire else None)
 
@@ -200,12 +209,14 @@ class RedisStore:
     # --- per request -------------------------------------------------------------
     async def fetch_customer(self, version: str, customer_id: str) -> CustomerRecord:
         async with self._guard("fetch_customer"):
-            batch, events, last = await self._round_trip(
+            batch, events, last, touch = await self._round_trip(
                 ("GET", keys.customer_batch(version, customer_id)),
                 ("LRANGE", keys.customer_events(customer_id), 0, -1),
                 ("GET", keys.customer_last_decision(customer_id)),
+                ("GET", keys.customer_first_touch(customer_id)),
             )
-        return CustomerRecord(batch=batch, events=list(events), last_decision=last)
+        return CustomerRecord(batch=batch, events=list(events), last_decision=last,
+                              first_touch=touch)  # fmt: skip
 
     async def resolve(self, id_type: str, id_value: str) -> str | None:
         async with self._guard("resolve"):
@@ -279,11 +290,74 @@ class RedisStore:
         key, ttl = keys.decision(decision_id), self.limits.decision_ttl_s
         cid = check_id(customer_id, "customer id")
         async with self._guard("remember_decision"):  # two hash slots: no MULTI on a cluster
-            await self._round_trip(
-                ("HSET", key, "c", cid, "p", payload),
-                ("EXPIRE", key, ttl),
-                ("SET", keys.customer_last_decision(customer_id), payload, "EX", ttl),
-            )
+            await self._round_trip(*self._remember(key, cid, payload, ttl))
+
+    @staticmethod
+    def _remember(key: str, cid: str, payload: bytes, ttl: int) -> list[Command]:
+        return [
+            ("HSET", key, "c", cid, "p", payload),
+            ("EXPIRE", key, ttl),
+            ("SET", keys.customer_last_decision(cid), payload, "EX", ttl),
+        ]
+
+    def _xadd(self, cid: str, logged: bytes) -> Command:
+        trim: tuple[str | int, ...] = ()
+        if self.log_max_len is not None:
+            trim = ("MAXLEN", "~", self.log_max_len)
+        return ("XADD", keys.decision_log(), *trim, "*", "c", cid, "p", logged)
+
+    async def record_decision(self, decision: RecordedDecision) -> None:
+        """One round trip, no MULTI (the keys live in several hash slots on a cluster)."""
+        cid = "" if decision.customer_id is None else check_id(decision.customer_id)
+        commands: list[Command] = []
+        if decision.payload is not None and cid:
+            key = keys.decision(decision.decision_id)
+            commands += self._remember(key, cid, decision.payload, self.limits.decision_ttl_s)
+        if decision.first_touch is not None and cid:
+            commands.append(("SET", keys.customer_first_touch(cid), decision.first_touch, "NX"))
+        if decision.logged is not None:
+            commands.append(self._xadd(cid, decision.logged))
+        if commands:
+            async with self._guard("record_decision"):
+                await self._round_trip(*commands)
+
+    async def log_decisions(self, records: Sequence[tuple[str, bytes]]) -> None:
+        commands = [self._xadd(check_id(c) if c else "", p) for c, p in records]
+        if commands:
+            async with self._guard("log_decisions"):
+                await self._round_trip(*commands)
+
+    async def read_decisions(self, after: str | None, limit: int) -> list[tuple[str, bytes]]:
+        if limit <= 0:
+            return []
+        start = "-" if after is None else f"({after}"
+        async with self._guard("read_decisions"):
+            entries = await self._r.xrange(keys.decision_log(), min=start, max="+", count=limit)
+        return [
+            (_text(entry_id), _blob(fields[b"p"]))
+            for entry_id, fields in entries or []
+            if entry_id is not None and fields is not None
+        ]
+
+    async def keep_first_touch(self, customer_id: str, record: bytes) -> bool:
+        key = keys.customer_first_touch(customer_id)
+        async with self._guard("keep_first_touch"):
+            return bool(await self._r.set(key, record, nx=True))
+
+    async def get_experiments(self) -> tuple[str, bytes] | None:
+        async with self._guard("get_experiments"):
+            found, blob = await self._r.hmget(keys.experiments(), ["sum", "blob"])
+        return None if found is None or blob is None else (_text(found), _blob(blob))
+
+    async def experiments_checksum(self) -> str | None:
+        async with self._guard("experiments_checksum"):
+            found = await self._r.hget(keys.experiments(), "sum")
+        return None if found is None else _text(found)
+
+    async def put_experiments(self, checksum: str, blob: bytes, expected: str | None) -> bool:
+        args: list[str | bytes] = [checksum, blob, "-" if expected is None else expected]
+        async with self._guard("put_experiments"):
+            return bool(await self._put_experiments(keys=[keys.experiments()], args=args))
 
     async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None:
         async with self._guard("recall_decision"):

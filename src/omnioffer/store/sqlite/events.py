@@ -38,6 +38,12 @@ def apply_link(
         [(cid, p, now + limits.events_ttl_s) for p in moved],
     )
     conn.execute("DELETE FROM events WHERE customer_id = ?", (link.anonymous_id,))
+    conn.execute(  # first touch: the anonymous id's record, unless the customer has one
+        "INSERT OR IGNORE INTO first_touch SELECT ?, payload FROM first_touch "
+        "WHERE customer_id = ?",
+        (cid, link.anonymous_id),
+    )
+    conn.execute("DELETE FROM first_touch WHERE customer_id = ?", (link.anonymous_id,))
 
 
 def append(conn: sqlite3.Connection, e: StoredEvent, now: float, limits: StoreLimits) -> None:

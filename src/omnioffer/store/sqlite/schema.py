@@ -11,7 +11,7 @@ from pathlib import Path
 
 from omnioffer.store.base import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _BUSY_TIMEOUT_MS = 5000
 _SCHEMA = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -39,6 +39,22 @@ CREATE TABLE last_decisions(customer_id TEXT PRIMARY KEY, payload BLOB NOT NULL,
 CREATE TABLE counters(offer_id TEXT NOT NULL, field TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY(offer_id, field)) WITHOUT ROWID;
 """
+# Version 2: the decision log, first-touch records and the experiment definitions.
+# A version 1 file gets these tables when it is opened (nothing else changed).
+_SCHEMA_2 = """
+CREATE TABLE IF NOT EXISTS decision_log(seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id TEXT NOT NULL, payload BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS first_touch(customer_id TEXT PRIMARY KEY, payload BLOB NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS experiments(id INTEGER PRIMARY KEY CHECK (id = 1),
+    checksum TEXT NOT NULL, blob BLOB NOT NULL);
+"""
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 def configure(conn: sqlite3.Connection) -> None:
@@ -58,9 +74,11 @@ def ensure_schema(conn: sqlite3.Connection, path: Path) -> None:
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if tables:
             raise StoreError(f"{path} is an SQLite file of something else")
-        for statement in _SCHEMA.split(";"):
-            if statement.strip():
-                conn.execute(statement)
+        _run(conn, _SCHEMA)
+        _run(conn, _SCHEMA_2)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    elif version == 1:  # an older omnioffer's file: add the version 2 tables
+        _run(conn, _SCHEMA_2)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     elif version != SCHEMA_VERSION:
         raise StoreError(
