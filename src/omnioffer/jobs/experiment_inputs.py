@@ -16,10 +16,13 @@ from typing import Any, TypeVar
 import msgspec
 
 from omnioffer.contracts.decision_log import FORMAT, LoggedDecision, decode_line
+from omnioffer.contracts.experiment_results import ExperimentResults
+from omnioffer.contracts.experiments import Definitions, Experiment
 from omnioffer.contracts.payloads import Event, decode_event
-from omnioffer.errors import DataError
-from omnioffer.jobs.experiment_results import CustomerEvent
+from omnioffer.errors import DataError, NotFound
+from omnioffer.jobs.experiment_results import CustomerEvent, Query, experiment_results
 from omnioffer.jobs.export_events import ANON
+from omnioffer.store.base import FeatureStore
 
 PAGE = 10_000
 LIMIT = 1_000_000  # records of each log one results call reads at most
@@ -137,3 +140,32 @@ async def read_all(
 def decode_log_events(entries: list[tuple[str, str, bytes]]) -> list[CustomerEvent]:
     """store.read_log's entries as (customer, event)."""
     return [(cid, decode_event(payload)) for _, cid, payload in entries]
+
+
+def find_experiment(defs: Definitions, experiment_id: str) -> Experiment:
+    """The experiment of that id; NotFound naming the ids there are."""
+    found = defs.find(experiment_id)
+    if found is None:
+        known = ", ".join(e.id for e in defs.experiments) or "none"
+        raise NotFound(f"no experiment {experiment_id!r} (defined: {known})")
+    return found
+
+
+async def stored_definitions(store: FeatureStore) -> Definitions:
+    """The store's experiment definitions (an empty set when none are stored)."""
+    stored = await store.get_experiments()
+    if stored is None:
+        return Definitions()
+    return msgspec.json.decode(stored[1], type=Definitions)
+
+
+async def results_from_store(
+    store: FeatureStore, experiment_id: str, query: Query, limit: int = LIMIT
+) -> ExperimentResults:
+    """Results over the store's decision log and event log (at most `limit` entries of
+    each, read a page at a time): what the results route computes."""
+    experiment = find_experiment(await stored_definitions(store), experiment_id)
+    entries = await read_all(store.read_decisions, "decision log", limit)
+    decisions = [decode_line(blob) for _, blob in entries]
+    events = decode_log_events(await read_all(store.read_log, "event log", limit))
+    return experiment_results(experiment, decisions, events, query)
