@@ -82,8 +82,9 @@ def _arm_line(name: str, m: ArmMetrics) -> str:
 
 def print_results(r: ExperimentResults, out: TextIO = sys.stdout) -> None:
     channel = f", channel {r.channel}" if r.channel else ""
-    print(f"experiment {r.experiment_id} ({r.mode}{channel}, attribution {r.attribution_days:g} "
-          f"days; {r.decisions_read} decisions, {r.events_read} events read)", file=out)  # fmt: skip
+    window = f"attribution {r.attribution_days:g} days"
+    print(f"experiment {r.experiment_id} ({r.mode}{channel}, {window}; "
+          f"{r.decisions_read} decisions, {r.events_read} events read)", file=out)  # fmt: skip
     for v in r.variants:
         print(_arm_line(v.name + (" (control)" if v.control else ""), v.metrics), file=out)
         for metric, e in v.lift.items():
