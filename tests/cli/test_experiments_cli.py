@@ -16,7 +16,8 @@ sys.path.append(str(Path(__file__).resolve().parents[1] / "unit" / "jobs"))
 import experiment_world as world
 
 from omnioffer.contracts.decision_log import encode_line
-from omnioffer.jobs.experiment_results import Query, experiment_results
+from omnioffer.contracts.experiment_results import Query
+from omnioffer.jobs.experiment_results import experiment_results
 from omnioffer.jobs.export_events import SCHEMA
 
 TOML = """format = 1

@@ -15,11 +15,12 @@ sys.path.append(str(Path(__file__).resolve().parents[1] / "unit" / "jobs"))
 import experiment_world as world
 
 from omnioffer.contracts.decision_log import encode_line
+from omnioffer.contracts.experiment_results import Query
 from omnioffer.contracts.experiments import Definitions, checksum, encode_definitions
 from omnioffer.contracts.payloads import encode_event
 from omnioffer.errors import NotFound
 from omnioffer.jobs.experiment_inputs import results_from_store
-from omnioffer.jobs.experiment_results import Query, experiment_results
+from omnioffer.jobs.experiment_results import experiment_results
 from omnioffer.store import FeatureStore, StoredEvent
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from omnioffer.contracts.experiment_results import ExperimentResults, Query
 from omnioffer.contracts.http import (
     DecisionRequest,
     DecisionResponse,
@@ -39,5 +40,13 @@ class Decider(Protocol):
     async def reload_policy(self) -> PolicyReloaded:
         """Re-read the settings file's [policy] now; ConfigRefused keeps the old one."""
         ...
+
+    async def close(self) -> None: ...
+
+
+class ResultsSource(Protocol):
+    """Experiment results (the results route's); NotFound for an unknown experiment."""
+
+    async def results(self, experiment_id: str, query: Query) -> ExperimentResults: ...
 
     async def close(self) -> None: ...

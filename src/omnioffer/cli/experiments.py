@@ -32,9 +32,10 @@ def _results(args: argparse.Namespace) -> ExperimentResults:
     import asyncio
 
     from omnioffer.cli.store import configured_store
+    from omnioffer.contracts.experiment_results import Query
     from omnioffer.decide.experiment_defs import load_experiments_file
     from omnioffer.jobs import experiment_inputs as inputs
-    from omnioffer.jobs.experiment_results import Query, experiment_results
+    from omnioffer.jobs.experiment_results import experiment_results
 
     query = Query(mode=args.mode, channel=args.channel, attribution_days=args.attribution_days)
     files = args.decisions is not None or args.events is not None

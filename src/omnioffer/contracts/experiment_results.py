@@ -11,11 +11,29 @@ from typing import Literal
 
 import msgspec
 
-from omnioffer.contracts.statistics import Effect, FdrAdjustment, SrmCheck
+from omnioffer.contracts.statistics import Effect, FdrAdjustment, Sequential, SrmCheck
 
 Mode = Literal["sequential", "fixed"]
 MODES: tuple[str, ...] = ("sequential", "fixed")
 METRICS: tuple[str, ...] = ("response_rate", "redemption_rate", "revenue_per_exposed")
+ATTRIBUTION_DAYS = 7.0
+PRE_PERIOD_DAYS = 28.0
+
+
+class Query(msgspec.Struct, frozen=True, kw_only=True):
+    """What to compute: `mode`, an optional `channel`, the windows in days."""
+
+    mode: Mode = "sequential"
+    channel: str | None = None
+    attribution_days: float = ATTRIBUTION_DAYS
+    pre_period_days: float = PRE_PERIOD_DAYS
+    confidence: float = 0.95
+    tuning_n: float = 5_000.0  # sequential mode's (contracts/statistics.Sequential)
+    timeline: bool = True  # compute the lift-over-time points
+
+    @property
+    def sequential(self) -> Sequential | None:
+        return Sequential(tuning_n=self.tuning_n) if self.mode == "sequential" else None
 
 
 class ArmMetrics(msgspec.Struct, kw_only=True):

@@ -16,11 +16,11 @@ from typing import Any, TypeVar
 import msgspec
 
 from omnioffer.contracts.decision_log import FORMAT, LoggedDecision, decode_line
-from omnioffer.contracts.experiment_results import ExperimentResults
+from omnioffer.contracts.experiment_results import ExperimentResults, Query
 from omnioffer.contracts.experiments import Definitions, Experiment
 from omnioffer.contracts.payloads import Event, decode_event
 from omnioffer.errors import DataError, NotFound
-from omnioffer.jobs.experiment_results import CustomerEvent, Query, experiment_results
+from omnioffer.jobs.experiment_results import CustomerEvent, experiment_results
 from omnioffer.jobs.export_events import ANON
 from omnioffer.store.base import FeatureStore
 

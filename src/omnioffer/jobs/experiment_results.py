@@ -32,7 +32,7 @@ from omnioffer.contracts.experiment_results import (
     ArmMetrics,
     ExperimentResults,
     HoldoutResult,
-    Mode,
+    Query,
     TimelinePoint,
     VariantResult,
 )
@@ -46,8 +46,6 @@ from omnioffer.stats.srm import srm_check
 from omnioffer.stats.summaries import covariate_summary, mean_summary, proportion_summary
 
 DAY = 86_400.0
-ATTRIBUTION_DAYS = 7.0
-PRE_PERIOD_DAYS = 28.0
 TIMELINE_POINTS = 12
 RESPONSES = ("offer_click", "offer_redeem")
 METHODS = {
@@ -160,21 +158,7 @@ def _lifts(
     return out
 
 
-@dataclass(frozen=True)
-class Query:
-    """What to compute: `mode`, an optional `channel`, the windows in days."""
-
-    mode: Mode = "sequential"
-    channel: str | None = None
-    attribution_days: float = ATTRIBUTION_DAYS
-    pre_period_days: float = PRE_PERIOD_DAYS
-    confidence: float = 0.95
-    tuning_n: float = Sequential().tuning_n
-    timeline: bool = True  # compute the lift-over-time points (TIMELINE_POINTS more passes)
-
-    @property
-    def sequential(self) -> Sequential | None:
-        return Sequential(tuning_n=self.tuning_n) if self.mode == "sequential" else None
+DEFAULT_QUERY = Query()
 
 
 def _cut(
@@ -227,7 +211,7 @@ def _timeline(
 
 def experiment_results(
     experiment: Experiment, decisions: Sequence[LoggedDecision],
-    events: Sequence[CustomerEvent], query: Query = Query(),
+    events: Sequence[CustomerEvent], query: Query = DEFAULT_QUERY,
 ) -> ExperimentResults:  # fmt: skip
     """The results of `experiment` over every decision and event given (see the module)."""
     arms, holdout = _cut(experiment, decisions, events, query, None)

@@ -7,9 +7,10 @@ import experiment_world as world
 import pytest
 
 from omnioffer.contracts.decision_log import LoggedDecision, LoggedOffer
+from omnioffer.contracts.experiment_results import Query
 from omnioffer.contracts.experiments import Exposure
 from omnioffer.contracts.payloads import Event
-from omnioffer.jobs.experiment_results import DAY, Query, experiment_results
+from omnioffer.jobs.experiment_results import DAY, experiment_results
 
 T = world.T0
 
