@@ -68,8 +68,9 @@ def test_results_route_refuses_bad_requests_by_name(served: tuple[TestClient, fl
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")
     assert "no experiment 'nope'" in unknown.json()["detail"]
-    for params, name in (({"mode": "peek"}, "mode"), ({"attribution_days": "0"},
-                         "attribution_days"), ({"attribution_days": "x"}, "attribution_days")):  # fmt: skip
+    bad_params = (({"mode": "peek"}, "mode"), ({"attribution_days": "0"}, "attribution_days"),
+                  ({"attribution_days": "x"}, "attribution_days"))  # fmt: skip
+    for params, name in bad_params:
         bad = client.get(path, params=params)
         assert bad.status_code == 400, (params, bad.text)
         assert bad.headers["content-type"].startswith("application/problem+json")
