@@ -27,6 +27,7 @@ from omnioffer.api.auth import authenticate, check_channels, is_loopback
 from omnioffer.api.content_type import require_json
 from omnioffer.api.controllers import DEPENDENCIES, ROUTE_HANDLERS
 from omnioffer.api.cors import CorsMiddleware
+from omnioffer.api.dashboard import DASHBOARD
 from omnioffer.api.docs_ui import DOCS_PATH, render_plugins
 from omnioffer.api.errors import exception_handlers
 from omnioffer.api.header_limit import check_header_size
@@ -181,7 +182,7 @@ def create_app(
     if build_results is not None and results is None:
         lifespan = [*lifespan, _results_lifespan(build_results)]
     return Litestar(
-        route_handlers=[*ROUTE_HANDLERS, ExperimentResultsController],
+        route_handlers=[*ROUTE_HANDLERS, ExperimentResultsController, DASHBOARD],
         state=_configure_state(
             settings=settings, decider=decider, metrics=metrics, results=results
         ),

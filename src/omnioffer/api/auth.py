@@ -1,9 +1,9 @@
 """Who may call what: API keys with scopes (and channels), checked before any handler.
 
 Each route needs one scope: decisions `decide`; recommendations and similar items
-`recommend`; events `events`; feedback `feedback`; `/admin/...` and
-`/v1/experiments...` `admin`. A key limited to some channels may only name those (the
-body's `channel`, every event's `channel`).
+`recommend`; events `events`; feedback `feedback`; `/admin/...`, `/v1/experiments...`
+and `/dashboard/experiments` `admin`. A key limited to some channels may only name
+those (the body's `channel`, every event's `channel`).
 No key, or one that is unknown, malformed or revoked: 401; a key without the scope or
 the channel: 403. `/health/live` and the API document are always open; `/health/ready`
 and `/metrics` are open when the service listens on a loopback address only, and need
@@ -42,7 +42,7 @@ def scope_of(path: str) -> str | None:
         return SCOPE_OF[path]
     if path.startswith("/v1/items/"):
         return "recommend"
-    if path.startswith(("/admin/", "/v1/experiments")):
+    if path.startswith(("/admin/", "/v1/experiments")) or path == "/dashboard/experiments":
         return "admin"
     return None
 

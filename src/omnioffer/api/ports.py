@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from omnioffer.contracts.experiment_results import ExperimentResults, Query
+from omnioffer.contracts.experiments import Definitions
 from omnioffer.contracts.http import (
     DecisionRequest,
     DecisionResponse,
@@ -48,5 +49,9 @@ class ResultsSource(Protocol):
     """Experiment results (the results route's); NotFound for an unknown experiment."""
 
     async def results(self, experiment_id: str, query: Query) -> ExperimentResults: ...
+
+    async def definitions(self) -> Definitions:
+        """The experiments defined now (the dashboard lists them)."""
+        ...
 
     async def close(self) -> None: ...
