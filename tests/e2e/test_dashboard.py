@@ -138,6 +138,33 @@ def _cells(row: Any) -> dict[str, str]:
             if c.get_attribute("data-field") != "ci_bar"}  # fmt: skip
 
 
+def _check_experiment(page: Any, results: dict[str, Any]) -> None:
+    """Every number of the experiment's section equals the API's."""
+    section = page.query_selector("section[data-experiment='exp1']")
+    assert section is not None
+    for v in results["variants"]:
+        row = section.query_selector(f"table.arms tr[data-variant='{v['name']}']")
+        assert _cells(row) == arm_cells(v["metrics"]), v["name"]
+        for metric, e in v["lift"].items():
+            row = section.query_selector(f"tr[data-variant='{v['name']}'][data-metric='{metric}']")
+            adjusted = results["fdr"]["adjusted"].get(f"{v['name']}/{metric}")
+            assert _cells(row) == lift_cells(e, adjusted), metric
+            assert row.query_selector("svg.ci-bar rect") is not None  # a CI bar
+    holdout = results["holdout"]
+    for arm in ("held_out", "served"):
+        row = section.query_selector(f"tr[data-holdout='{arm}']")
+        assert _cells(row) == arm_cells(holdout[arm])
+    for metric, e in holdout["lift"].items():
+        row = section.query_selector(f"tr[data-holdout-lift='{metric}']")
+        assert _cells(row) == lift_cells(e, None), metric
+    plot = section.query_selector("svg.timeline")
+    assert plot.get_attribute("data-points") == str(len(results["timeline"]))
+    assert plot.query_selector("polyline[data-variant='treatment']") is not None
+    srm = results["srm"]
+    assert section.query_selector("[data-field='srm']").inner_text().startswith(
+        f"sample ratio {'MISMATCH' if srm['mismatch'] else 'ok'}")  # fmt: skip
+
+
 def test_the_dashboard_shows_the_results_apis_numbers(service: str) -> None:
     assert shutil.which("chromium") or Path(CHROMIUM).exists(), (
         "chromium is missing: apt-get install chromium (.ci/run does)"
@@ -161,31 +188,7 @@ def test_the_dashboard_shows_the_results_apis_numbers(service: str) -> None:
             assert "script-src 'self'" in csp and "unsafe-inline" not in csp
             page.wait_for_selector("body[data-loaded]", timeout=60_000)
             assert page.get_attribute("body", "data-loaded") == "true", page.inner_text("#status")
-            section = page.query_selector("section[data-experiment='exp1']")
-            assert section is not None
-            for v in results["variants"]:
-                row = section.query_selector(f"table.arms tr[data-variant='{v['name']}']")
-                assert _cells(row) == arm_cells(v["metrics"]), v["name"]
-                for metric, e in v["lift"].items():
-                    row = section.query_selector(
-                        f"tr[data-variant='{v['name']}'][data-metric='{metric}']"
-                    )
-                    adjusted = results["fdr"]["adjusted"].get(f"{v['name']}/{metric}")
-                    assert _cells(row) == lift_cells(e, adjusted), metric
-                    assert row.query_selector("svg.ci-bar rect") is not None  # a CI bar
-            holdout = results["holdout"]
-            for arm in ("held_out", "served"):
-                row = section.query_selector(f"tr[data-holdout='{arm}']")
-                assert _cells(row) == arm_cells(holdout[arm])
-            for metric, e in holdout["lift"].items():
-                row = section.query_selector(f"tr[data-holdout-lift='{metric}']")
-                assert _cells(row) == lift_cells(e, None), metric
-            plot = section.query_selector("svg.timeline")
-            assert plot.get_attribute("data-points") == str(len(results["timeline"]))
-            assert plot.query_selector("polyline[data-variant='treatment']") is not None
-            srm = results["srm"]
-            assert section.query_selector("[data-field='srm']").inner_text().startswith(
-                f"sample ratio {'MISMATCH' if srm['mismatch'] else 'ok'}")  # fmt: skip
+            _check_experiment(page, results)
             if shot := os.environ.get("DASHBOARD_SCREENSHOT"):
                 page.screenshot(path=shot, full_page=True)
             # the fixed-horizon view: the page asks the API again, and shows its numbers
