@@ -1,12 +1,12 @@
 """Simulated experiment traffic through the real app, with a known truth.
 
-Customers are assigned to a variant (the service's own assignment when its answer
-carries `experiments`, else GrowthBook's hash here), get a decision from
-`/v1/decisions`, and respond to the top offer through `/v1/feedback` with a known
-probability per variant (impression always, click with `truth[variant]`); a purchase
-follows a click through `/v1/events`. A decision the service did not log itself is
-appended to the store's decision log as the LoggedDecision it would write (the
-decision path logs its own once experiments are wired into it)."""
+The experiments go in through `PUT /v1/experiments/{id}`. Customers with an offer to
+see (a dry-run decision, which nothing records, says so) get a decision from
+`/v1/decisions`, which assigns and logs them; they respond to the top offer through
+`/v1/feedback` with a known probability per variant (impression always, click with
+`truth[variant]`), and a purchase follows a click through `/v1/events`. A decision
+without the experiment in its answer would be logged here with GrowthBook's hash (a
+service without experiments on its decision path), so the harness runs either way."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import numpy as np
 from litestar.testing import TestClient
 
 from omnioffer.contracts.decision_log import LoggedDecision, LoggedOffer, decode_line, encode_line
-from omnioffer.contracts.experiments import Definitions, Exposure, checksum, encode_definitions
+from omnioffer.contracts.experiments import Definitions, Exposure
 from omnioffer.decide.bucketing import unit_hash
 from omnioffer.store import open_store
 from served_version import iso
@@ -45,16 +46,22 @@ def run(client: TestClient, store_url: str, defs: Definitions, truth: Traffic, n
         customers: int, seed: int) -> int:  # fmt: skip
     """Drive the traffic; the number of decisions that showed an offer (the ones logged)."""
     rng = np.random.default_rng(seed)
-    asyncio.run(_install(store_url, defs))
+    for e in defs.experiments:  # through the admin route: this worker follows at once
+        put = client.put(f"/v1/experiments/{e.id}", content=msgspec.json.encode(e))
+        assert put.status_code == 200, put.text
     names = [v.name for v in defs.experiments[0].variants]
     records, served = [], 0
     for i in range(customers):
         cid = f"c{i:07d}"
-        r = client.post("/v1/decisions", json={"customer_id": cid, "channel": "web", "k": 3})
+        request = {"customer_id": cid, "channel": "web", "k": 3}
+        preview = client.post("/v1/decisions", json={**request, "dry_run": True})
+        assert preview.status_code == 200, preview.text
+        if not preview.json()["offers"]:
+            continue  # only customers with an offer to respond to enter the simulation
+        r = client.post("/v1/decisions", json=request)
         assert r.status_code == 200, r.text
         body: dict[str, Any] = r.json()
-        if not body["offers"]:
-            continue
+        assert body["offers"], body
         served += 1
         given = {x["id"]: x["variant"] for x in body.get("experiments", [])}
         variant = given.get(EXPERIMENT) or _variant(cid, names)
@@ -80,14 +87,6 @@ def run(client: TestClient, store_url: str, defs: Definitions, truth: Traffic, n
             assert client.post("/v1/events", json={"events": [event]}).status_code == 200
     asyncio.run(_log(store_url, records))
     return served
-
-
-async def _install(url: str, defs: Definitions) -> None:
-    store = open_store(url)
-    try:
-        assert await store.put_experiments(checksum(defs), encode_definitions(defs), None)
-    finally:
-        await store.close()
 
 
 async def _log(url: str, records: list[LoggedDecision]) -> None:

@@ -3,8 +3,8 @@ and JavaScript (`dashboard_assets/`, served under `/dashboard/assets/`; no CDN, 
 inline script or style, so the strict Content-Security-Policy of HTML pages holds).
 
 The page and its assets hold no data and are open, like the API document. The data
-comes from admin-scoped routes the page's script calls: `GET /dashboard/experiments`
-(the defined experiments' ids, statuses and variants) and the results route, sending
+comes from admin-scoped routes the page's script calls: `GET /v1/experiments` (the
+definitions) and each experiment's results route, sending
 the admin key typed into the page (kept in the tab's sessionStorage) when the service
 checks keys. docs/experiments.md ("Dashboard") shows it.
 """
@@ -15,14 +15,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
-import msgspec
 from litestar import Router, get
-from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.params import Parameter
 from litestar.response import File
-
-from omnioffer.api.results_routes import results_source
 
 DASHBOARD_PATH = "/dashboard"
 _OWN = Path(__file__).with_name("dashboard_assets")
@@ -30,13 +26,6 @@ ASSETS: Mapping[str, str] = {
     "dashboard.js": "text/javascript",
     "dashboard.css": "text/css",
 }
-
-
-class ExperimentSummary(msgspec.Struct, kw_only=True):
-    id: str
-    status: str
-    description: str
-    variants: list[str]
 
 
 @get("/", sync_to_thread=False, include_in_schema=False)
@@ -53,21 +42,5 @@ def asset(name: Annotated[str, Parameter(max_length=100)]) -> File:
     return File(path=_OWN / name, media_type=media_type, content_disposition_type="inline")
 
 
-@get("/experiments", operation_id="listDashboardExperiments",
-     summary="The experiments the dashboard lists (admin scope)")  # fmt: skip
-async def experiments(state: State) -> list[ExperimentSummary]:
-    source = results_source(state)
-    defs = await source.definitions()
-    return [
-        ExperimentSummary(
-            id=e.id,
-            status=e.status,
-            description=e.description,
-            variants=[v.name for v in e.variants],
-        )
-        for e in defs.experiments
-    ]
-
-
-DASHBOARD = Router(path=DASHBOARD_PATH, route_handlers=[page, asset, experiments],
+DASHBOARD = Router(path=DASHBOARD_PATH, route_handlers=[page, asset],
                    tags=["experiments"])  # fmt: skip

@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable
 
 from omnioffer.contracts.experiment_results import ExperimentResults, Query
-from omnioffer.contracts.experiments import Definitions
-from omnioffer.jobs.experiment_inputs import LIMIT, results_from_store, stored_definitions
+from omnioffer.jobs.experiment_inputs import LIMIT, results_from_store
 from omnioffer.store.base import FeatureStore
 
 TTL_S = 5.0
@@ -39,9 +38,6 @@ class CachedResults:
         self._cache = {k: v for k, v in self._cache.items() if now - v[0] < self.ttl_s}
         self._cache[key] = (now, fresh)
         return fresh
-
-    async def definitions(self) -> Definitions:
-        return await stored_definitions(self.store)
 
     async def close(self) -> None:
         await self.store.close()

@@ -1,4 +1,4 @@
-// The experiments dashboard: reads /dashboard/experiments and each experiment's
+// The experiments dashboard: reads /v1/experiments and each experiment's
 // /v1/experiments/{id}/results, and draws the tables, CI bars and the lift-over-time
 // plot itself (SVG). No inline script or style: the page's CSP allows 'self' only.
 "use strict";
@@ -199,7 +199,7 @@ async function load() {
   try {
     const mode = document.getElementById("mode").value;
     const channel = document.getElementById("channel").value.trim();
-    const list = await getJson("/dashboard/experiments");
+    const list = (await getJson("/v1/experiments")).experiments;
     const params = new URLSearchParams({ mode });
     if (channel) params.set("channel", channel);
     const sections = [];
