@@ -101,3 +101,34 @@ def test_bad_inputs_are_refused_by_name(tmp_path: Path) -> None:
     assert half.returncode == 2 and "--decisions, --events and --experiments" in half.stderr
     days = omnioffer("experiments", "results", "exp1", "--attribution-days", "0")
     assert days.returncode == 2 and "--attribution-days" in days.stderr
+
+
+def test_evaluate_policy_from_files(tmp_path: Path) -> None:
+    respond = {"o1": 0.10, "o2": 0.05, "o3": 0.22, "o4": 0.08}
+    decisions, events = world.simulate_exploration(respond, 4000, seed=2)
+    log = tmp_path / "decisions.jsonl"
+    log.write_bytes(b"".join(encode_line(d) for d in decisions))
+    rows = [{"event_id": e.event_id, "timestamp": datetime.fromtimestamp(e.ts, tz=UTC),
+             "event_type": e.type, "channel": e.channel, "customer_id": cid, "id_type": None,
+             "id_value": None, "item_id": None, "offer_id": e.offer, "quantity": 1,
+             "revenue": None} for cid, e in events]  # fmt: skip
+    pl.DataFrame(rows, schema=SCHEMA, orient="row").write_csv(tmp_path / "events.csv")
+    serving = tmp_path / "models" / "v2" / "serving"
+    serving.mkdir(parents=True)
+    offers = {"offer_id": list(respond), "channels": [["web"]] * 4,
+              "of_rate": [0.3, 0.2, 0.1, 0.25]}  # fmt: skip
+    pl.DataFrame(offers).write_parquet(serving / "offers.parquet")
+    policy = tmp_path / "settings.toml"
+    policy.write_text("[policy]\nlevers = { o3 = 5.0 }\n")  # the lever makes o3 the top offer
+    done = omnioffer("evaluate-policy", "--decisions", log, "--events", tmp_path / "events.csv",
+                     "--models", tmp_path / "models", "--version", "v2", "--policy", policy,
+                     "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    value = msgspec.json.decode(done.stdout)
+    assert value["candidate_offers"] == {"web": "o3"} and value["decisions"] == 4000
+    assert [e["method"] for e in value["estimates"]] == ["ips", "snips", "doubly_robust"]
+    snips = value["estimates"][1]
+    assert snips["ci_low"] <= respond["o3"] <= snips["ci_high"]
+    missing = omnioffer("evaluate-policy", "--decisions", log, "--events", tmp_path / "events.csv",
+                        "--models", tmp_path / "models", "--version", "v3")  # fmt: skip
+    assert missing.returncode == 1 and "is 'v3' a version" in missing.stderr

@@ -42,6 +42,7 @@ COMMANDS = (
     store.add_export_decisions,
     keys.add_keys,
     experiments.add_experiments,
+    experiments.add_evaluate_policy,
 )
 
 

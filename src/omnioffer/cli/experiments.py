@@ -127,3 +127,44 @@ def add_experiments(sub: Subparsers) -> None:
     r.add_argument("--attribution-days", type=positive_days, default=7.0)
     r.add_argument("--json", action="store_true", help="the results route's JSON")
     r.set_defaults(handler=cmd_results)
+
+
+def cmd_evaluate_policy(args: argparse.Namespace) -> int:
+    import msgspec
+
+    from omnioffer.jobs import experiment_inputs as inputs
+    from omnioffer.jobs.evaluate_policy import evaluate_policy, version_scores
+
+    levers: dict[str, float] = {}
+    if args.policy is not None:
+        from omnioffer.decide.policy import load_policy
+        from omnioffer.settings import load_settings
+
+        levers = dict(load_policy(load_settings(args.policy).policy).levers)
+    scores = version_scores(args.models, args.version, levers)
+    value = evaluate_policy(inputs.read_decisions_file(args.decisions),
+                            inputs.read_events_path(args.events), scores,
+                            version=args.version)  # fmt: skip
+    if args.json:
+        sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
+        return 0
+    print(f"candidate {value.version}: {value.decisions} logged decisions, {value.matched} "
+          "with the candidate's offer at rank 1; "
+          f"logged value {value.logged_value:.4f}")  # fmt: skip
+    for e in value.estimates:
+        weights = f"effective n {e.effective_sample_size:.0f}, max weight {e.max_weight:.1f}"
+        print(f"  {e.method}: {e.value:.4f} [{e.ci_low:.4f}, {e.ci_high:.4f}] ({weights})")
+    return 0
+
+
+def add_evaluate_policy(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "evaluate-policy", help="value a candidate policy from logged decisions (IPS, SNIPS, DR)"
+    )
+    p.add_argument("--decisions", type=Path, required=True, help="decision log (.jsonl)")
+    p.add_argument("--events", type=Path, required=True, help="events file or its folder")
+    p.add_argument("--models", type=Path, default=Path("models"), help="default models/")
+    p.add_argument("--version", required=True, help="the candidate's model version")
+    p.add_argument("--policy", type=Path, default=None, help="settings file: its [policy] levers")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_evaluate_policy)

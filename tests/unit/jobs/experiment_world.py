@@ -98,3 +98,31 @@ def simulate(
         events.append((cid, Event(t0 + float(rng.uniform(0, 6)) * DAY, "purchase", "web",
                                   item="i1", revenue=amount)))  # fmt: skip
     return decisions, events
+
+
+def simulate_exploration(
+    respond: dict[str, float], decisions_n: int, seed: int, *, epsilon: float = 0.1,
+    greedy: str = "o1", channel: str = "web",
+) -> tuple[list[LoggedDecision], list[CustomerEvent]]:  # fmt: skip
+    """Epsilon-greedy logging at rank 1 over `respond`'s offers (exact propensities: the
+    greedy offer 1 - epsilon + epsilon / n, every other epsilon / n); a click on the
+    shown offer with its probability in `respond`."""
+    rng = np.random.default_rng(seed)
+    offers = list(respond)
+    n = len(offers)
+    decisions: list[LoggedDecision] = []
+    events: list[CustomerEvent] = []
+    for i in range(decisions_n):
+        explored = bool(rng.random() < epsilon)
+        shown = offers[int(rng.integers(n))] if explored else greedy
+        p = (1 - epsilon) * (shown == greedy) + epsilon / n
+        did = f"x{i}"
+        decisions.append(LoggedDecision(
+            decision_id=did, ts=T0 + i, customer_id=f"c{i}", channel=channel,
+            model_version="v1", strategy="ranker", exploration=epsilon, explored=explored,
+            eligible=n, offers=[LoggedOffer(offer_id=shown, rank=1, score=1.0, propensity=p)],
+        ))  # fmt: skip
+        if rng.random() < respond[shown]:
+            events.append((f"c{i}", Event(T0 + i + 1, "offer_click", channel, offer=shown,
+                                          event_id=f"fb:{did}:{shown}:click")))  # fmt: skip
+    return decisions, events
