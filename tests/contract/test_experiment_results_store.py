@@ -18,7 +18,7 @@ from omnioffer.contracts.decision_log import encode_line
 from omnioffer.contracts.experiment_results import Query
 from omnioffer.contracts.experiments import Definitions, checksum, encode_definitions
 from omnioffer.contracts.payloads import encode_event
-from omnioffer.errors import NotFound
+from omnioffer.errors import DataError, NotFound
 from omnioffer.jobs.experiment_inputs import results_from_store
 from omnioffer.jobs.experiment_results import experiment_results
 from omnioffer.store import FeatureStore, StoredEvent
@@ -42,3 +42,17 @@ def test_results_from_the_store_equal_the_in_memory_results(
     assert got.overall.exposed_customers == 300
     with pytest.raises(NotFound, match=r"'nope' \(defined: exp1\)"):
         aio.run(results_from_store(store, "nope", query))
+
+
+def test_a_log_over_the_limit_or_a_corrupt_record_is_refused_by_name(
+    store: FeatureStore, aio: asyncio.Runner
+) -> None:
+    decisions, _ = world.simulate(world.DEFAULT, 5, seed=5)
+    defs = Definitions(experiments=(world.experiment(world.DEFAULT),))
+    assert aio.run(store.put_experiments(checksum(defs), encode_definitions(defs), ""))
+    aio.run(store.log_decisions([(d.customer_id or "", encode_line(d)) for d in decisions]))
+    with pytest.raises(DataError, match="decision log holds more than 4 entries"):
+        aio.run(results_from_store(store, "exp1", Query(), limit=4))
+    aio.run(store.log_decisions([("c9", b"{not json")]))
+    with pytest.raises(DataError, match="decision log entry .*"):
+        aio.run(results_from_store(store, "exp1", Query()))

@@ -15,6 +15,7 @@ from litestar.params import Parameter
 from omnioffer.api.errors import PROBLEM_MEDIA_TYPE, Problem
 from omnioffer.api.ports import ResultsSource
 from omnioffer.contracts.experiment_results import ATTRIBUTION_DAYS, ExperimentResults, Mode, Query
+from omnioffer.errors import DataError, InputError
 from omnioffer.store.base import StoreUnavailable
 
 RESULTS_PATH = "/v1/experiments/{experiment_id:str}/results"
@@ -41,6 +42,7 @@ class ExperimentResultsController(Controller):
             )
             for status, text in ((400, "A bad query parameter (errors[].field names it)."),
                                  (404, "No experiment with that id."),
+                                 (422, "The logs cannot be read here (too long, corrupt)."),
                                  (503, "The feature store is unavailable."))
         },
     )  # fmt: skip
@@ -59,4 +61,7 @@ class ExperimentResultsController(Controller):
         ] = ATTRIBUTION_DAYS,
     ) -> ExperimentResults:
         query = Query(mode=mode, channel=channel, attribution_days=attribution_days)
-        return await results_source(state).results(experiment_id, query)
+        try:
+            return await results_source(state).results(experiment_id, query)
+        except DataError as exc:  # a log too long to read here, or a record that is not one
+            raise InputError("$", str(exc)) from exc

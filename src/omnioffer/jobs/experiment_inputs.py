@@ -166,6 +166,11 @@ async def results_from_store(
     each, read a page at a time): what the results route computes."""
     experiment = find_experiment(await stored_definitions(store), experiment_id)
     entries = await read_all(store.read_decisions, "decision log", limit)
-    decisions = [decode_line(blob) for _, blob in entries]
+    decisions = []
+    for entry_id, blob in entries:
+        try:
+            decisions.append(decode_line(blob))
+        except msgspec.DecodeError as exc:
+            raise DataError(f"decision log entry {entry_id}: {exc}") from exc
     events = decode_log_events(await read_all(store.read_log, "event log", limit))
     return experiment_results(experiment, decisions, events, query)
