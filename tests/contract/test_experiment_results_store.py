@@ -54,5 +54,5 @@ def test_a_log_over_the_limit_or_a_corrupt_record_is_refused_by_name(
     with pytest.raises(DataError, match="decision log holds more than 4 entries"):
         aio.run(results_from_store(store, "exp1", Query(), limit=4))
     aio.run(store.log_decisions([("c9", b"{not json")]))
-    with pytest.raises(DataError, match="decision log entry .*"):
+    with pytest.raises(DataError, match="decision log entry "):
         aio.run(results_from_store(store, "exp1", Query()))

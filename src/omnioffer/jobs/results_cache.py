@@ -4,8 +4,9 @@ worker for `ttl_s` seconds per (experiment, query).
 One results call reads the whole decision log and event log (a page of 10,000 at a
 time, at most experiment_inputs.LIMIT entries of each, refused by name beyond that) and
 runs the computation over them: O(decisions + events) time and memory, 13 passes with
-the timeline (19 s at 100k customers and 315k events, docs/benchmarks.md). The cache keeps a dashboard
-refreshing every few seconds, in every worker, from re-reading the logs each time.
+the timeline (19 s at 100k customers and 315k events, docs/benchmarks.md). The cache
+keeps a dashboard refreshing every few seconds, in every worker, from re-reading the
+logs each time.
 """
 
 from __future__ import annotations
