@@ -25,7 +25,7 @@ from omnioffer.contracts.experiments import Definitions, Holdout
 from omnioffer.decide.assignment import Assigner
 from omnioffer.service import create_service_app
 from omnioffer.store import open_store
-from redis_server import RedisServer, require_redis_server
+from redis_server import RedisServer
 from served_version import AS_OF_DAYS, iso, load_into, service_settings
 from training.train import TrainOutcome
 
@@ -37,16 +37,12 @@ AB = {"status": "running", "variants": [{"name": "ranker", "weight": 0.5, "strat
 
 
 @pytest.fixture(params=["embedded", "redis"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Either store; Redis is conftest's private redis-server (fails when it is missing)."""
     if request.param == "embedded":
-        yield f"sqlite:///{tmp_path / 'store.sqlite'}"
-        return
-    require_redis_server()
-    server = RedisServer().start()
-    try:
-        yield server.url
-    finally:
-        server.cleanup()
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    server: RedisServer = request.getfixturevalue("redis")
+    return server.url
 
 
 @pytest.fixture

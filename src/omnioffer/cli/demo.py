@@ -131,6 +131,38 @@ def _example(base: str) -> dict[str, Any]:
     return {"customer_id": "c0000001", "channel": "app", "k": 3}
 
 
+DEMO_EXPERIMENTS = """\
+# The demo's experiments (docs/experiments.md): a 5 % universal holdout, and the
+# ranker against plain popularity on the other 95 %, half and half.
+format = 1
+
+[holdout]
+share = 0.05
+
+[[experiments]]
+id = "ranker-vs-popular"
+description = "does the ranker beat plain popularity?"
+status = "running"
+
+[[experiments.variants]]
+name = "ranker"
+weight = 0.5
+strategy = "ranker"
+
+[[experiments.variants]]
+name = "popular"
+weight = 0.5
+strategy = "popular"
+"""
+
+
+def write_demo_experiments(out: Path) -> Path:
+    """The demo's experiments file (rewritten each run, so it is always this one)."""
+    path = out / "experiments.toml"
+    path.write_text(DEMO_EXPERIMENTS)
+    return path
+
+
 def serve_demo(models: Path, out: Path, *, port: int = 8000, keep_serving: bool = True) -> int:
     """Materialize into the embedded store beside `out`, serve, show one real decision."""
     import subprocess
@@ -144,7 +176,12 @@ def serve_demo(models: Path, out: Path, *, port: int = 8000, keep_serving: bool 
            store_url, "--models", str(models), "--as-of", as_of]  # fmt: skip
     print(f"starting the service on {base} (replay clock {as_of}); its log, one line per"
           " request, goes to stderr ...", flush=True)  # fmt: skip
-    server = subprocess.Popen(cmd, env={**os.environ, "OMNIOFFER_LOG_FORMAT": "human"})
+    experiments = write_demo_experiments(out).resolve()
+    print(f"experiments running ({experiments}): holdout 5 %, ranker vs popular 50/50;"
+          f" see {base}/v1/experiments", flush=True)  # fmt: skip
+    env = {**os.environ, "OMNIOFFER_LOG_FORMAT": "human",
+           "OMNIOFFER_EXPERIMENTS_FILE": str(experiments)}  # fmt: skip
+    server = subprocess.Popen(cmd, env=env)
     try:
         _wait_ready(base, server)
         body = _example(base)
