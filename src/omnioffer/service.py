@@ -30,6 +30,7 @@ from omnioffer.decide.policy_source import PolicySource
 from omnioffer.decide.resolve import not_materialized
 from omnioffer.decide.service import DecisionService
 from omnioffer.errors import InputError, UsageError
+from omnioffer.jobs.results_cache import CachedResults
 from omnioffer.settings import CONFIG_ENV, Settings, load_settings
 from omnioffer.store import StoreOptions, describe_store, open_store
 from omnioffer.store.base import FeatureStore, StoreUnavailable
@@ -187,7 +188,13 @@ def create_service_app(
     limits' clock (tests freeze it)."""
     metrics = Metrics(settings.channels)
     build = functools.partial(build_decider, policy_file=policy_file, metrics=metrics)
-    return create_app(settings, build=build, metrics=metrics, monotonic=monotonic)
+    return create_app(settings, build=build, metrics=metrics, monotonic=monotonic,
+                      build_results=build_results)  # fmt: skip
+
+
+def build_results(settings: Settings) -> CachedResults:
+    """The experiment results route's source: its own store connection, cached reads."""
+    return CachedResults(open_service_store(settings))
 
 
 def app_from_env() -> Litestar:

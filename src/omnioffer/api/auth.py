@@ -1,9 +1,9 @@
 """Who may call what: API keys with scopes (and channels), checked before any handler.
 
 Each route needs one scope: decisions `decide`; recommendations and similar items
-`recommend`; events `events`; feedback `feedback`; `/admin/...`, `/v1/experiments...`
-and `/v1/holdout` `admin`. A key limited
-to some channels may only name those (the body's `channel`, every event's `channel`).
+`recommend`; events `events`; feedback `feedback`; `/admin/...`, `/v1/experiments...`,
+`/v1/holdout` `admin`. A key limited to some channels may only name those (the body's
+`channel`, every event's `channel`).
 No key, or one that is unknown, malformed or revoked: 401; a key without the scope or
 the channel: 403. `/health/live` and the API document are always open; `/health/ready`
 and `/metrics` are open when the service listens on a loopback address only, and need
@@ -22,6 +22,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from omnioffer.api_keys import ApiKey, KeyRing
 
 OPEN = ("/health/live", "/schema")
+ADMIN_PATHS = ("/v1/holdout",)
 PROBES = ("/health/ready", "/metrics")
 SCOPE_OF = {"/v1/decisions": "decide", "/v1/recommendations": "recommend",
             "/v1/events": "events", "/v1/feedback": "feedback"}  # fmt: skip
@@ -42,7 +43,7 @@ def scope_of(path: str) -> str | None:
         return SCOPE_OF[path]
     if path.startswith("/v1/items/"):
         return "recommend"
-    if path.startswith(("/admin/", "/v1/experiments")) or path == "/v1/holdout":
+    if path.startswith(("/admin/", "/v1/experiments")) or path in ADMIN_PATHS:
         return "admin"
     return None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from omnioffer.contracts.experiment_results import ExperimentResults, Query
 from omnioffer.contracts.http import (
     DecisionRequest,
     DecisionResponse,
@@ -58,5 +59,13 @@ class Decider(Protocol):
     async def get_holdout(self) -> HoldoutOut: ...
 
     async def put_holdout(self, body: bytes, if_match: str | None) -> HoldoutOut: ...
+
+    async def close(self) -> None: ...
+
+
+class ResultsSource(Protocol):
+    """Experiment results (the results route's); NotFound for an unknown experiment."""
+
+    async def results(self, experiment_id: str, query: Query) -> ExperimentResults: ...
 
     async def close(self) -> None: ...
