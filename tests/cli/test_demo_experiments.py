@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from omnioffer.cli.demo import write_demo_experiments
+from omnioffer.cli.demo_settings import write_demo_settings
 from omnioffer.decide.experiment_defs import load_experiments_file
 from omnioffer.settings import load_settings
 
@@ -22,3 +23,16 @@ def test_the_experiments_file_is_a_setting_from_the_environment(tmp_path: Path) 
     path = str(write_demo_experiments(tmp_path))
     settings = load_settings(None, env={"OMNIOFFER_EXPERIMENTS_FILE": path})
     assert settings.experiments_file == path
+
+
+def test_the_settings_the_demo_leaves_behind_serve_its_experiments(tmp_path: Path) -> None:
+    experiments = write_demo_experiments(tmp_path)
+    path = tmp_path / "omnioffer.toml"
+    as_of = "2026-06-30T00:00:00+00:00"
+    store = "sqlite:///x.sqlite"
+    assert write_demo_settings(
+        path, store_url=store, models=tmp_path, as_of=as_of, experiments=experiments
+    )
+    settings = load_settings(path, env={})
+    assert settings.experiments_file == str(experiments)
+    assert load_experiments_file(Path(settings.experiments_file)).holdout.share == 0.05

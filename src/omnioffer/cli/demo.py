@@ -215,6 +215,7 @@ def serve_demo(
         print(f"  curl -s {base}/v1/recommendations -H 'content-type: application/json' \\")
         print(f"    -d '{json.dumps({**body, 'channel': 'web', 'k': 5})}'")
         print(f"  open {base}/schema for the API reference")
+        print(f"  open {base}/dashboard for the experiments and the holdout's lift")
         if status != 200:
             return 1
         if keep_serving:
