@@ -14,6 +14,13 @@ is another process; CPU time is the steadier figure on a shared machine); the fi
 printed last are medians over runs. With
 --profile, one extra run under cProfile prints the cumulative time of each stage of
 the decision path as a share of the run.
+
+With --experiments, every run times two services over the same store back to back
+(same requests): without experiments, and with the demo's set (holdout 5 %, ranker vs
+popular 50/50) with exploration 0.1 on both variants; it prints the CPU ratio
+(docs/benchmarks.md, "Experiments"), and a third service with ranker vs ranker and
+exploration 0.1 (the overhead alone, at the same scoring cost). All write the
+decision log.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import math
 import os
 import pstats
 import random
@@ -31,14 +39,20 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
+
 from bench_materialize import BULK_QUERY, DEFAULT_CACHE, prepare, redis_server, serving_cutoff
 from omnioffer.api.metrics import Metrics
+from omnioffer.cli.demo import write_demo_experiments
+from omnioffer.contracts.experiments import Definitions
 from omnioffer.contracts.http import DecisionRequest
+from omnioffer.decide.experiment_defs import definitions_from_json, load_experiments_file
+from omnioffer.decide.experiment_source import ExperimentSource
 from omnioffer.decide.service import DecisionService
 from omnioffer.jobs.materialize import materialize
 from omnioffer.registry import load_version
 from omnioffer.service import make_service, open_service_store
-from omnioffer.settings import load_settings
+from omnioffer.settings import Settings, load_settings
 from omnioffer.store import open_store
 
 DAY_S = 86_400.0
@@ -55,7 +69,8 @@ STAGES = (
     ("signals for reasons", "signals.py", "of"),
     ("stickiness", "stickiness.py", "keep_top"),
     ("diversity + reasons", "explain.py", "explain"),
-    ("remember the decision", "service.py", "_remember"),
+    ("assignment (experiments)", "experiment_stage.py", "treatment"),
+    ("record + decision log", "service.py", "_record"),
 )
 
 
@@ -88,7 +103,62 @@ def stage_table(stats: pstats.Stats, total: float) -> None:
         print(f"{label:32s} {cum:9.2f}s {cum / total:7.1%}")
 
 
-def main() -> None:
+def demo_experiments() -> Definitions:
+    """The demo's experiment set with exploration 0.1 on both variants."""
+    with tempfile.TemporaryDirectory() as tmp:
+        defs = load_experiments_file(write_demo_experiments(Path(tmp)))
+    (e,) = defs.experiments
+    variants = tuple(msgspec.structs.replace(v, exploration=0.1) for v in e.variants)
+    return msgspec.structs.replace(defs, experiments=(msgspec.structs.replace(
+        e, variants=variants),))  # fmt: skip
+
+
+def ranker_vs_ranker() -> Definitions:
+    """Assignment and exploration 0.1 at the same scoring cost as no experiment: the
+    overhead alone (both variants rank with the model; no holdout)."""
+    raw = {"experiments": [{"id": "aa", "status": "running", "variants": [
+        {"name": "a", "weight": 0.5, "exploration": 0.1},
+        {"name": "b", "weight": 0.5, "exploration": 0.1}]}]}  # fmt: skip
+    return definitions_from_json(msgspec.json.encode(raw))
+
+
+def fixed(service: DecisionService, defs: Definitions) -> DecisionService:
+    """The service serving `defs`, never polling the store for others."""
+    service.experiments = ExperimentSource(service.store, poll_s=math.inf, timeout_s=1.0)
+    service.experiments.use(defs)
+    return service
+
+
+async def compare(url: str, settings: Settings, ids: list[str], args: argparse.Namespace) -> None:
+    """CPU per decision without and with experiments, alternating, same requests."""
+    services = []
+    for defs in (Definitions(), demo_experiments(), ranker_vs_ranker()):
+        metrics = Metrics(settings.channels)
+        service = fixed(make_service(settings, open_service_store(settings), metrics=metrics),
+                        defs)  # fmt: skip
+        await service.holder.refresh()
+        await timed_run(service, requests(ids, 200, args.seed), metrics)  # warm-up
+        services.append((service, metrics))
+    cpus: list[list[float]] = [[], [], []]
+    for run in range(args.runs):
+        for which, (service, metrics) in enumerate(services):
+            cpu = time.process_time()
+            await timed_run(service, requests(ids, args.calls, run), metrics)
+            cpus[which].append((time.process_time() - cpu) / args.calls * 1e3)
+        print(f"run {run + 1}: CPU {cpus[0][-1]:.3f} ms without experiments, "
+              f"{cpus[1][-1]:.3f} ms demo set, {cpus[2][-1]:.3f} ms ranker vs ranker",
+              flush=True)  # fmt: skip
+    mid = statistics.median
+    base = mid(cpus[0])
+    print(f"median of {args.runs} runs: CPU per decision {base:.3f} ms without experiments; "
+          f"demo set + exploration 0.1 {mid(cpus[1]):.3f} ms ({mid(cpus[1]) / base:.3f}x); "
+          f"ranker vs ranker + exploration 0.1 {mid(cpus[2]):.3f} ms "
+          f"({mid(cpus[2]) / base:.3f}x)")  # fmt: skip
+    for service, _ in services:
+        await service.close()
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
@@ -96,7 +166,13 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--embedded", action="store_true", help="embedded store, not Redis")
-    args = parser.parse_args()
+    parser.add_argument("--experiments", action="store_true",
+                        help="compare without / with the demo's experiments")  # fmt: skip
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
     models = prepare(args.cache, 20_000, 500, args.seed)
     vocab = "vocab/customers.npy"
     ids = [str(c) for c in load_version(models, only={vocab}).arrays[vocab].tolist()]
@@ -114,6 +190,9 @@ def main() -> None:
             await loader.close()
             settings = load_settings(None, env={}, overrides={
                 "store_url": url, "models_dir": str(models), "as_of": as_of})  # fmt: skip
+            if args.experiments:
+                await compare(url, settings, ids, args)
+                return
             metrics = Metrics(settings.channels)
             service = make_service(settings, open_service_store(settings), metrics=metrics)
             await service.holder.refresh()

@@ -52,7 +52,7 @@ class InstantDecider:
                          priority=0.1, reasons=["x"])  # fmt: skip
         return DecisionResponse(decision_id="d", customer_id=request.customer_id,
                                 channel=request.channel, model_version="v", offers=[offer],
-                                fallback=None)  # fmt: skip
+                                fallback=None, experiments=[])  # fmt: skip
 
     async def close(self) -> None:
         return None

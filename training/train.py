@@ -34,6 +34,8 @@ from training.publish.artifacts import (
     write_per_channel,
 )
 from training.publish.card import write_card
+from training.publish.dropped import dropped_notes
+from training.publish.offer_evaluation import write_offer_evaluation
 from training.publish.serving_export import ServingInputs, serving_cutoff, write_serving
 from training.stages import StageTimer
 
@@ -98,14 +100,19 @@ def train(
     channels: Sequence[str] = DEFAULT_CHANNELS,
     truth_dir: Path | None = None,
     progress: bool = True,
+    strict: bool = False,
 ) -> TrainOutcome:
-    """Run the whole offline pipeline; see the module docstring for the gate."""
+    """Run the whole offline pipeline; see the module docstring for the gate. `strict`:
+    refuse data with rows it would otherwise drop (contracts/problems.DROP_KINDS)."""
     config = config or TrainConfig()
     chans = tuple(channels)
     timer = StageTimer(STAGES, progress=progress)
     notes: list[str] = []
     with timer.stage("load"):
-        data = load_training_data(data_dir, channels=chans)
+        data = load_training_data(data_dir, channels=chans, strict=strict)
+        notes += dropped_notes(data.dataset.dropped)
+        for note in notes:
+            log.warning(note)
         split = make_split(data.events, until=until, test_days=test_days)
         oracle = find_oracle(data_dir, truth_dir)
     with timer.stage("items"):
@@ -175,6 +182,8 @@ def _publish(models_dir: Path, run: _Run) -> str:
             if offers is not None:
                 rankers["offers"] = (offers.booster, offers.feature_names, parity_rows_of(offers))
             entries = export_rankers(staging, rankers)
+            if offers is not None:
+                write_offer_evaluation(staging, *offers.extra["offline"])
         with timer.stage("write"):
             params = _params(config, items, split)
             write_per_channel(staging, boards)
@@ -190,6 +199,7 @@ def _publish(models_dir: Path, run: _Run) -> str:
                 timings=timer.timings,
                 params=params,
                 notes=notes,
+                dropped=data.dataset.dropped,
             )
             manifest = make_manifest(
                 fingerprint=data.fingerprint,
@@ -198,6 +208,7 @@ def _publish(models_dir: Path, run: _Run) -> str:
                 rankers=entries,
                 metrics=metrics_of(boards, entries),
                 notes="\n".join(notes),
+                dropped=data.dataset.dropped,
             )
             write_version(models_dir, version, staging, manifest)
     log.info("wrote model version %s to %s", version, models_dir)

@@ -41,3 +41,7 @@ class InputError(OmniofferError):
 
 class NotFound(OmniofferError):  # noqa: N818 (public name, read as "404 Not Found")
     """The addressed resource (an item, a decision) does not exist (HTTP 404)."""
+
+
+class VersionMismatch(OmniofferError):  # noqa: N818 (public name, read as "412")
+    """A write named a version (`If-Match`) that is no longer the current one (HTTP 412)."""

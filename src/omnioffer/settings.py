@@ -76,6 +76,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     as_of: NonEmpty | None = None
     replay_clock: Literal["moving", "frozen"] = "moving"
     policy: dict[str, Any] = {}
+    # the experiments TOML file (docs/experiments.md): seeds the store's definitions at
+    # startup when it differs from them; None: the store's (edited by the admin API)
+    experiments_file: NonEmpty | None = None
 
 
 _FIELD_TYPES: dict[str, Any] = {f.name: f.type for f in msgspec.structs.fields(Settings)}
@@ -179,6 +182,7 @@ _TEXT_PARSERS: dict[str, Callable[[str, str], Any]] = {
     "store_password": _optional,
     "store_password_file": _optional,
     "as_of": _optional,
+    "experiments_file": _optional,
     "event_log_max_len": _optional,
     "rate_limit_per_s": _optional,
     "rate_limit_burst": _optional,

@@ -97,6 +97,7 @@ class FakeDecider:
             model_version="v1",
             offers=offers,
             fallback=fallback,
+            experiments=[],
         )
 
     async def recommend(self, request: RecommendationRequest) -> RecommendationResponse:

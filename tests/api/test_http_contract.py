@@ -48,6 +48,13 @@ OPERATIONS = {
     ("/health/ready", "get"): "getReadiness",
     ("/metrics", "get"): "getMetrics",
     ("/admin/policy/reload", "post"): "reloadPolicy",
+    ("/v1/experiments", "get"): "listExperiments",
+    ("/v1/experiments/{experiment_id}", "get"): "getExperiment",
+    ("/v1/experiments/{experiment_id}/results", "get"): "getExperimentResults",
+    ("/v1/experiments/{experiment_id}", "put"): "putExperiment",
+    ("/v1/experiments/{experiment_id}/stop", "post"): "stopExperiment",
+    ("/v1/holdout", "get"): "getHoldout",
+    ("/v1/holdout", "put"): "putHoldout",
 }
 
 

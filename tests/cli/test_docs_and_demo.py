@@ -35,7 +35,7 @@ def test_the_readme_and_api_examples_use_their_own_event_ids() -> None:
 
 @pytest.mark.parametrize(
     "path", ["omnioffer-store.sqlite", "omnioffer-store.sqlite-wal", "demo-data/store.sqlite",
-             "models/20260101T000000Z-0/manifest.json", "models/current"],
+             "models/20260101T000000Z-0/manifest.json", "models/current", "omnioffer.toml"],
 )  # fmt: skip
 def test_what_serve_and_demo_write_is_git_ignored(path: str) -> None:
     done = subprocess.run(["git", "check-ignore", "-q", path], cwd=ROOT, check=False)
@@ -49,12 +49,15 @@ def test_the_demo_says_how_to_serve_again_before_its_curls(
     with socket.socket() as s:  # the demo takes its port, or a free one if it is taken
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
-    assert serve_demo(models, tmp_path, port=port, keep_serving=False) == 0
+    settings = tmp_path / "omnioffer.toml"
+    assert serve_demo(models, tmp_path, port=port, keep_serving=False, settings_file=settings) == 0
     out, err = capfd.readouterr()  # the server's log reaches the terminal's stderr
     again = out.index("The service stops now (--exit-after-decision). Serve it again with:")
     command = out[again:].splitlines()[1].strip()
     assert command.startswith("omnioffer serve --port ")
     assert f"--store sqlite:///{(tmp_path / 'store.sqlite').resolve()}" in command
     assert f"--models {models}" in command and "--as-of " in command
+    plain = out[again:].splitlines()[2].strip()
+    assert plain == f"or just `omnioffer serve` here (it reads {settings})"
     assert again < out.index("Try it yourself (once it serves):")
     assert "route=/v1/decisions status=200 " in err  # the demo shows the access log

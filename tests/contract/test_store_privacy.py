@@ -11,6 +11,7 @@ import pytest
 
 from omnioffer.contracts.erasure import customer_digest, identifier_digest
 from omnioffer.store import FeatureStore, IdentityLink, StoredEvent, StoreUnavailable, families
+from omnioffer.store.base import RecordedDecision
 from omnioffer.store.families import FAMILY_NAMES
 from omnioffer.store.redis import RedisStore
 from omnioffer.store.redis import keys as redis_keys
@@ -49,10 +50,15 @@ def populate(store: FeatureStore, aio: asyncio.Runner) -> None:
     aio.run(store.put_identities([(EMAIL[0], EMAIL[1], CID), ("email", "o@x", OTHER)]))
     anon = f"anon:{COOKIE[0]}:{COOKIE[1]}"
     aio.run(store.ingest([ev("a1", anon, b"erase-1-payload-anon")]))
+    aio.run(store.keep_first_touch(anon, b"erase-1-payload-touch"))  # the login moves it
     login = ev("e1", CID, b"erase-1-payload-login", IdentityLink(*COOKIE, anon))
     aio.run(store.ingest([login, ev("e2", CID, b"erase-1-payload-2"), ev("o1", OTHER)]))
     aio.run(store.remember_decision("d-erase-1", CID, b"erase-1-decision"))
     aio.run(store.remember_decision("d-keep-2", OTHER, b"other-decision"))
+    logged = b'{"customer_id": "c-erase-1", "decision_id": "d-erase-2"}'
+    aio.run(store.record_decision(RecordedDecision("d-erase-2", CID, b"erase-1-decision", logged)))
+    aio.run(store.log_decisions([(CID, b"erase-1-payload-dlog"), ("", b"nobody-dlog"),
+                                 (OTHER, b"other-dlog")]))  # fmt: skip
     aio.run(store.set_consent(CID, {"email": False}, b"erase-1-payload-consent"))
     aio.run(store.count_served(["o1"]))
 
@@ -106,9 +112,11 @@ def test_erasure_leaves_no_trace_and_keeps_everyone_else(
         "events": 3,
         "dedup": 3,
         "last_decision": 1,
-        "decisions": 1,
+        "decisions": 2,
         "consent": 1,
         "log": 4,
+        "first_touch": 1,
+        "decision_log": 2,
         "identities": 2,
     }
     assert done.tombstones == 3 and done.anything
@@ -119,6 +127,8 @@ def test_erasure_leaves_no_trace_and_keeps_everyone_else(
     assert aio.run(store.recall_decision("d-keep-2")) == (OTHER, b"other-decision")
     assert aio.run(store.offer_counters(["o1"])) == {"o1": {"served": 1}}  # aggregates stay
     assert [c for _, c, _ in aio.run(store.read_log(None, 10))] == [OTHER]
+    assert [p for _, p in aio.run(store.read_decisions(None, 10))] == [b"nobody-dlog",
+                                                                      b"other-dlog"]  # fmt: skip
     assert aio.run(store.tombstones()) == {
         customer_digest(CID): 1_000.0,
         identifier_digest(*COOKIE): 1_000.0,

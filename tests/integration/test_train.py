@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-import pytest
 
 from omnioffer.registry import get_current, load_version
 from omnioffer.version.scorer import OnnxScorer
+from profiles import Profiled
 from training.config import TrainConfig
 from training.prep.resolve import load_training_data
 from training.prep.split import make_split
@@ -131,16 +132,11 @@ def test_nothing_from_the_test_window_leaks_into_features_or_vocabularies(
 
 
 def test_the_item_ranker_still_wins_on_grocery_shaped_history(
-    tmp_path_factory: pytest.TempPathFactory,
+    trained_profile: Callable[[str], Profiled],
 ) -> None:
     """Grocery: most purchases re-buy staples on a cycle, so re-offering what a customer
     already buys (`repurchase`) is the strong baseline; the ranker must still beat it."""
-    from training.simulate.generate import generate
-
-    root = tmp_path_factory.mktemp("grocery")
-    generate(root / "grocery", customers=4_000, days=150, seed=5, progress=False,
-             profile="grocery")  # fmt: skip
-    outcome = train(root / "grocery" / "data", root / "models", progress=False)
+    _, _, outcome = trained_profile("grocery")
     items = outcome.boards["items"]
     assert items.best_baseline("ndcg@10")[0] == "repurchase"
     gate = next(g for g in outcome.gates if g.task == "items")

@@ -180,3 +180,27 @@ def test_serve_with_a_missing_keys_file_says_so(tmp_path: Path) -> None:
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2 and "keys create" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
+
+
+EXPERIMENT_ROUTES = (
+    ("GET", "/v1/experiments", None),
+    ("GET", "/v1/experiments/ab", None),
+    ("PUT", "/v1/experiments/ab", {"variants": [{"name": "a", "weight": 0.5},
+                                                 {"name": "b", "weight": 0.5}]}),
+    ("POST", "/v1/experiments/ab/stop", None),
+    ("GET", "/v1/holdout", None),
+    ("PUT", "/v1/holdout", {"share": 0.05}),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("route", EXPERIMENT_ROUTES, ids=lambda r: f"{r[0]} {r[1]}")
+def test_the_experiment_routes_need_the_admin_scope(
+    world: tuple[TestClient, dict[str, str], float], route: tuple[str, str, dict[str, Any] | None]
+) -> None:
+    client, keys, _ = world
+    assert _call(client, route, None).status_code == 401
+    assert _call(client, route, "oo_nope_nope").status_code == 401
+    for scope in ("decide", "recommend", "events", "feedback"):
+        assert _call(client, route, keys[scope]).status_code == 403, scope
+    allowed = _call(client, route, keys["admin"])
+    assert allowed.status_code in (200, 404), allowed.text  # 404: no experiment "ab" yet

@@ -48,9 +48,11 @@ def test_feedback_impressions_cap_an_offer_across_channels(
 ) -> None:
     client, _ = served
     cid = customer_with_offers(client, ("web", "app"))
+    top = decide(client, cid, "web")["offers"][0]["offer_id"]
     for channel in ("web", "app", "web"):  # default cap: 3 impressions per offer per 7 days
-        decision = decide(client, cid, channel)
-        top = decision["offers"][0]["offer_id"]
+        # each impression may lower its propensity (fatigue): it stays served, not on top
+        decision = decide(client, cid, channel, k=50)
+        assert rank_of(decision, top) is not None, channel
         body = {"decision_id": decision["decision_id"], "offer_id": top,
                 "outcome": "impression", "channel": channel}  # fmt: skip
         r = client.post("/v1/feedback", json=body)

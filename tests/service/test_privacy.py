@@ -15,6 +15,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import polars as pl
 import pytest
 from helpers import decide, post_events
@@ -338,3 +339,35 @@ def test_the_documented_privacy_examples(served: tuple[TestClient[Any], float]) 
     got = client.delete(f"/v1/customers/{erased['customer_id']}").json()
     assert set(got) == set(erased) and list(got["removed"]) == list(erased["removed"])
     assert sum(erased["removed"].values()) == int(re.findall(r"erased (\d+)", erased["detail"])[0])
+
+
+def test_export_decisions_withholds_an_erased_customers_late_records(
+    world: World, tmp_path: Path
+) -> None:
+    """A decision-log record of an erased customer dated before the erasure (written
+    while it ran) is not exported; the same customer's later record is."""
+    from omnioffer.contracts.decision_log import LoggedDecision, decode_line
+    from omnioffer.jobs.export_decisions import export_decisions
+
+    cid = "c0000013"
+    assert world.client.delete(f"/v1/customers/{cid}").status_code == 200
+
+    def record(customer: str, ts: float) -> tuple[str, bytes]:
+        logged = LoggedDecision(decision_id=f"d-{customer}-{ts:.0f}", ts=ts, customer_id=customer,
+                                channel="app", model_version="v", strategy="ranker")  # fmt: skip
+        return customer, msgspec.json.encode(logged)
+
+    async def log() -> None:
+        store = open_store(world.url)
+        try:
+            late, other = record(cid, world.now - 5), record("c0000014", world.now - 5)
+            await store.log_decisions([late, other, record(cid, world.now + 5)])
+        finally:
+            await store.close()
+
+    asyncio.run(log())
+    out = tmp_path / "decisions.jsonl"
+    n, _ = export_decisions(open_store(world.url), out)
+    rows = [decode_line(line) for line in out.read_bytes().splitlines()]
+    assert n == 2 and [(r.customer_id, r.ts > world.now) for r in rows] == [
+        ("c0000014", False), (cid, True)]  # fmt: skip

@@ -226,6 +226,8 @@ def run_offers_task(
     board = score_rankings(ranked, truth, OFFER_METRICS)
     result = OfferTaskResult(booster, names, board, calibration, train.height)
     result.extra["parity_rows"] = test_x[:2_000]
+    # the ranker's test scores, kept for evaluate-serving (training/publish/offer_evaluation)
+    result.extra["offline"] = (test.select(*ROW_KEYS, "ranker"), truth)
     return result
 
 

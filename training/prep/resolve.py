@@ -54,9 +54,11 @@ class TrainingData:
 
 
 def load_training_data(
-    data_dir: Path, *, channels: Sequence[str] = DEFAULT_CHANNELS
+    data_dir: Path, *, channels: Sequence[str] = DEFAULT_CHANNELS, strict: bool = False
 ) -> TrainingData:
-    dataset, excluded = apply_erasures(load_valid(data_dir, channels=channels))
+    """The valid data (without the rows validation drops, unless `strict` refuses them),
+    resolved."""
+    dataset, excluded = apply_erasures(load_valid(data_dir, channels=channels, strict=strict))
     identity = build_identity_map(dataset.identities, dataset.events)
     events = (
         resolve_events(dataset.events, identity)

@@ -6,7 +6,7 @@ The registry (omnioffer.registry) then hashes and publishes it atomically.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,14 @@ import numpy.typing as npt
 import polars as pl
 
 from omnioffer.contracts.artifact import Manifest, RankerEntry, TrainingWindow, utc_now_iso
+from omnioffer.contracts.problems import Dropped
 from omnioffer.vocab import Vocabulary
 from training.evaluate.scoreboard import Scoreboard
 from training.features.offer_catalog import offer_vectors
 from training.items.task import ItemTaskResult
 from training.offers.task import OfferTaskResult
 from training.prep.split import TimeSplit
+from training.publish.dropped import dropped_rows
 from training.publish.export_onnx import export_ranker
 
 PARITY_ROWS = 2_000
@@ -89,6 +91,7 @@ def make_manifest(
     rankers: dict[str, RankerEntry],
     metrics: dict[str, dict[str, dict[str, float]]],
     notes: str,
+    dropped: Sequence[Dropped] = (),
 ) -> Manifest:
     window = TrainingWindow(
         start=split.start.isoformat(),
@@ -104,6 +107,7 @@ def make_manifest(
         rankers=rankers,
         metrics=metrics,
         notes=notes,
+        dropped=dropped_rows(dropped),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from omnioffer.contracts.problems import Dropped
 from training.evaluate.scoreboard import Scoreboard
 from training.publish.card_plots import (
     CALIBRATION_BINS,
@@ -26,6 +27,7 @@ from training.publish.card_plots import (
     importance_plot,
     quantile_bins,
 )
+from training.publish.dropped import dropped_section
 
 MISSING = "\N{EN DASH}"  # a model that has no value for a metric
 CARD_FEATURES = 15
@@ -236,6 +238,7 @@ def write_card(
     timings: Mapping[str, float] | None = None,
     params: Mapping[str, Any] | None = None,
     notes: Sequence[str] = (),
+    dropped: Sequence[Dropped] = (),
 ) -> list[Path]:
     """Write card.md and its plots into out_dir; return the files written (card.md first).
 
@@ -247,6 +250,7 @@ def write_card(
     md = _blocks(
         f"# Model card: {version}", "## Training window", _table(["boundary", "value"], window_rows)
     )
+    md += dropped_section(dropped)
     files: list[Path] = []
     calibration = calibration or {}
     sections = [_task_section(out_dir, t, b, primary[t]) for t, b in boards.items()]

@@ -27,12 +27,14 @@ from omnioffer.api.auth import authenticate, check_channels, is_loopback
 from omnioffer.api.content_type import require_json
 from omnioffer.api.controllers import DEPENDENCIES, ROUTE_HANDLERS
 from omnioffer.api.cors import CorsMiddleware
+from omnioffer.api.dashboard import DASHBOARD
 from omnioffer.api.docs_ui import DOCS_PATH, render_plugins
 from omnioffer.api.errors import exception_handlers
 from omnioffer.api.header_limit import check_header_size
 from omnioffer.api.metrics import Metrics, MetricsMiddleware
-from omnioffer.api.ports import Decider
+from omnioffer.api.ports import Decider, ResultsSource
 from omnioffer.api.rate_limit import CallerLimits, Limit, RateLimiter
+from omnioffer.api.results_routes import ExperimentResultsController
 from omnioffer.api.security_headers import add_security_headers
 from omnioffer.api.strict_body import check_types, json_body
 from omnioffer.api_keys import KeyRing
@@ -41,6 +43,7 @@ from omnioffer.settings import Settings
 Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 DeciderBuilder = Callable[[Settings], Awaitable[Decider]]
+ResultsBuilder = Callable[[Settings], ResultsSource]
 LIVENESS = "/health/live"  # never limited, never authenticated
 
 
@@ -71,11 +74,31 @@ def _configure_logging(*, settings: Settings) -> LoggingConfig:
     return config
 
 
-def _configure_state(*, settings: Settings, decider: Decider | None, metrics: Metrics) -> State:
+def _configure_state(
+    *, settings: Settings, decider: Decider | None, metrics: Metrics,
+    results: ResultsSource | None,
+) -> State:  # fmt: skip
     state = State({"settings": settings, "metrics": metrics})
     if decider is not None:
         state.decider = decider
+    if results is not None:
+        state.results = results
     return state
+
+
+def _results_lifespan(build: ResultsBuilder) -> Lifespan:
+    """The experiment results' source, built in every worker and closed on shutdown."""
+
+    @asynccontextmanager
+    async def results_lifespan(app: Litestar) -> AsyncIterator[None]:
+        source = build(app.state.settings)
+        app.state.results = source
+        try:
+            yield
+        finally:
+            await source.close()
+
+    return results_lifespan
 
 
 def _configure_lifespan(
@@ -144,17 +167,25 @@ def create_app(
     build: DeciderBuilder | None = None,
     metrics: Metrics | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    results: ResultsSource | None = None,
+    build_results: ResultsBuilder | None = None,
 ) -> Litestar:
     """The HTTP service; `decider` given means the caller opens and closes it. `metrics`:
     the app's, when the builder reports to them too (None: a fresh set). `monotonic`:
-    the rate limits' clock (tests freeze it)."""
+    the rate limits' clock (tests freeze it). The experiment results route reads
+    `results` (the caller's) or one `build_results` makes per worker (None of both:
+    that route answers 503)."""
     settings = settings if settings is not None else Settings()
     metrics = metrics if metrics is not None else Metrics(settings.channels)
     lifespan = _configure_lifespan(settings=settings, decider=decider, build=build,
                                    metrics=metrics)  # fmt: skip
+    if build_results is not None and results is None:
+        lifespan = [*lifespan, _results_lifespan(build_results)]
     return Litestar(
-        route_handlers=list(ROUTE_HANDLERS),
-        state=_configure_state(settings=settings, decider=decider, metrics=metrics),
+        route_handlers=[*ROUTE_HANDLERS, ExperimentResultsController, DASHBOARD],
+        state=_configure_state(
+            settings=settings, decider=decider, metrics=metrics, results=results
+        ),
         lifespan=list(lifespan),
         dependencies=DEPENDENCIES,
         middleware=_configure_middleware(settings=settings, metrics=metrics),

@@ -1,12 +1,13 @@
 """Who may call what: API keys with scopes (and channels), checked before any handler.
 
 Each route needs one scope: decisions `decide`; recommendations and similar items
-`recommend`; events `events`; feedback `feedback`; `/admin/...` and erasure (`DELETE
-/v1/customers/{id}`) `admin`. A consent change (`PUT /v1/customers/{id}/consent`) needs
-`admin`, or an `events` key limited to channels, for those channels only (a channel's
-own system, say the e-mail platform's unsubscribe link, withdraws its own consent; an
-unlimited events key may not). A key limited to some channels may only name those (the
-body's `channel`, every event's `channel`, every channel of a consent change).
+`recommend`; events `events`; feedback `feedback`; `/admin/...`, `/v1/experiments...`,
+`/v1/holdout` and erasure (`DELETE /v1/customers/{id}`) `admin`. A consent change (`PUT
+/v1/customers/{id}/consent`) needs `admin`, or an `events` key limited to channels, for
+those channels only (a channel's own system, say the e-mail platform's unsubscribe link,
+withdraws its own consent; an unlimited events key may not). A key limited to some
+channels may only name those (the body's `channel`, every event's `channel`, every
+channel of a consent change).
 No key, or one that is unknown, malformed or revoked: 401; a key without the scope or
 the channel: 403. `/health/live` and the API document are always open; `/health/ready`
 and `/metrics` are open when the service listens on a loopback address only, and need
@@ -25,6 +26,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from omnioffer.api_keys import ApiKey, KeyRing
 
 OPEN = ("/health/live", "/schema")
+ADMIN_PATHS = ("/v1/holdout",)
 PROBES = ("/health/ready", "/metrics")
 SCOPE_OF = {"/v1/decisions": "decide", "/v1/recommendations": "recommend",
             "/v1/events": "events", "/v1/feedback": "feedback"}  # fmt: skip
@@ -51,7 +53,7 @@ def scope_of(path: str) -> str | None:
         return "recommend"
     if path.startswith(CUSTOMERS):
         return CONSENT if path.endswith("/consent") else "admin"
-    if path.startswith("/admin/"):
+    if path.startswith(("/admin/", "/v1/experiments")) or path in ADMIN_PATHS:
         return "admin"
     return None
 

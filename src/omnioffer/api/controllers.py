@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 import msgspec
-from litestar import Controller, Response, delete, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import ResponseSpec
@@ -34,8 +34,11 @@ from omnioffer.contracts.http import (
     ErasureResponse,
     EventsRequest,
     EventsResponse,
+    ExperimentOut,
+    ExperimentsOut,
     FeedbackRequest,
     FeedbackResponse,
+    HoldoutOut,
     PolicyReloaded,
     Readiness,
     RecommendationRequest,
@@ -47,6 +50,7 @@ from omnioffer.store.base import StoreUnavailable
 _PROBLEM_DESCRIPTIONS = {
     400: "Malformed JSON or a value of the wrong type, range or size (errors[].field).",
     404: "The addressed resource does not exist.",
+    412: "If-Match names a version of the definitions that is no longer the current one.",
     413: "The request body is too large.",
     422: "Well-formed but semantically wrong input (errors[].field).",
     503: "The feature store is unavailable; retry after the Retry-After header.",
@@ -116,6 +120,10 @@ class DecisionController(Controller):
         if not response.dry_run:
             services.metrics.count_decision(response.channel, response.fallback)
             services.metrics.count_served(response.channel, (o.offer_id for o in response.offers))
+            exposures = [(x.id, x.variant) for x in response.experiments]
+            if response.holdout:
+                exposures.append(("holdout", "held_out"))
+            services.metrics.count_experiments(exposures)
         note(customer=hash_customer(response.customer_id), channel=response.channel,
              decision_id=response.decision_id, model_version=response.model_version,
              fallback=response.fallback)  # fmt: skip
@@ -294,5 +302,67 @@ class AdminController(Controller):
         return await services.decider.reload_policy()
 
 
+IfMatch = Annotated[str | None, Parameter(header="If-Match", required=False, default=None)]
+
+
+class ExperimentController(Controller):
+    """Experiment definitions and the universal holdout (admin scope). Each answer
+    carries the set's checksum; give it back as `If-Match` to refuse (412) a write
+    based on an older set. Every worker serves a write within `model_poll_s`."""
+
+    path = "/v1"
+    tags = ("experiments",)
+
+    @get("/experiments", operation_id="listExperiments", summary="Every experiment definition")
+    async def list_experiments(self, services: ServicesDep) -> ExperimentsOut:
+        with _store_errors(services.metrics, "experiments"):
+            return await services.decider.list_experiments()
+
+    @get("/experiments/{experiment_id:str}", operation_id="getExperiment",
+         summary="One experiment definition", responses=_problems(404))  # fmt: skip
+    async def get_experiment(self, experiment_id: str, services: ServicesDep) -> ExperimentOut:
+        with _store_errors(services.metrics, "experiments"):
+            return await services.decider.get_experiment(experiment_id)
+
+    @put("/experiments/{experiment_id:str}", operation_id="putExperiment",
+         summary="Create or replace an experiment",
+         responses=_problems(400, 412, 422, 503))  # fmt: skip
+    async def put_experiment(
+        self, experiment_id: str, request: Request[Any, Any, Any], services: ServicesDep,
+        if_match: IfMatch = None,
+    ) -> ExperimentOut:  # fmt: skip
+        body = await request.body()
+        with _store_errors(services.metrics, "experiments"):
+            return await services.decider.put_experiment(experiment_id, body, _tag(if_match))
+
+    @post("/experiments/{experiment_id:str}/stop", operation_id="stopExperiment",
+          summary="Stop an experiment: its customers return to the default policy",
+          status_code=HTTP_200_OK, responses=_problems(404, 412, 503))  # fmt: skip
+    async def stop_experiment(
+        self, experiment_id: str, services: ServicesDep, if_match: IfMatch = None
+    ) -> ExperimentOut:
+        with _store_errors(services.metrics, "experiments"):
+            return await services.decider.stop_experiment(experiment_id, _tag(if_match))
+
+    @get("/holdout", operation_id="getHoldout", summary="The universal holdout")
+    async def get_holdout(self, services: ServicesDep) -> HoldoutOut:
+        with _store_errors(services.metrics, "experiments"):
+            return await services.decider.get_holdout()
+
+    @put("/holdout", operation_id="putHoldout", summary="Set the universal holdout",
+         responses=_problems(400, 412, 422, 503))  # fmt: skip
+    async def put_holdout(
+        self, request: Request[Any, Any, Any], services: ServicesDep, if_match: IfMatch = None
+    ) -> HoldoutOut:
+        body = await request.body()
+        with _store_errors(services.metrics, "experiments"):
+            return await services.decider.put_holdout(body, _tag(if_match))
+
+
+def _tag(if_match: str | None) -> str | None:
+    """An If-Match value without the quotes of an HTTP entity tag."""
+    return None if if_match is None else if_match.strip().removeprefix("W/").strip('"')
+
+
 ROUTE_HANDLERS = (DecisionController, EventController, CustomerController, HealthController,
-                  AdminController)  # fmt: skip
+                  AdminController, ExperimentController)  # fmt: skip

@@ -34,7 +34,7 @@ from litestar.status_codes import (
 from litestar.types import ExceptionHandlersMap
 
 from omnioffer.contracts.http import member_path
-from omnioffer.errors import InputError, NotFound, PolicyRefusedError
+from omnioffer.errors import InputError, NotFound, PolicyRefusedError, VersionMismatch
 from omnioffer.store.base import NothingMaterialized, StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -156,6 +156,12 @@ def _internal() -> Problem:
 
 def _domain_problem(exc: Exception) -> tuple[Problem, dict[str, str]] | None:
     """The omnioffer exceptions the Decider raises on purpose."""
+    if isinstance(exc, VersionMismatch):
+        return _problem("version-mismatch", "precondition failed", 412, str(exc)), {}
+    return _store_or_input_problem(exc)
+
+
+def _store_or_input_problem(exc: Exception) -> tuple[Problem, dict[str, str]] | None:
     if isinstance(exc, InputError):
         errors = [FieldError(exc.field, exc.message)]
         detail = f"{exc.message} (at {exc.field})"

@@ -23,6 +23,7 @@ from omnioffer.store.base import (
     Erasure,
     FeatureStore,
     IngestResult,
+    RecordedDecision,
     StoredEvent,
     StoreLimits,
     VersionInfo,
@@ -98,6 +99,28 @@ class MeteredStore:
 
     async def tombstones(self) -> dict[str, float]:
         return await self._timed("tombstones", self.inner.tombstones())
+
+    async def record_decision(self, decision: RecordedDecision) -> None:
+        await self._timed("record_decision", self.inner.record_decision(decision))
+
+    async def log_decisions(self, records: Sequence[tuple[str, bytes]]) -> None:
+        await self._timed("log_decisions", self.inner.log_decisions(records))
+
+    async def keep_first_touch(self, customer_id: str, record: bytes) -> bool:
+        return await self._timed("keep_first_touch",
+                                 self.inner.keep_first_touch(customer_id, record))  # fmt: skip
+
+    async def experiments_checksum(self) -> str | None:
+        return await self._timed("experiments_checksum", self.inner.experiments_checksum())
+
+    async def get_experiments(self) -> tuple[str, bytes] | None:
+        return await self._timed("get_experiments", self.inner.get_experiments())
+
+    async def put_experiments(self, checksum: str, blob: bytes, expected: str | None) -> bool:
+        return await self.inner.put_experiments(checksum, blob, expected)
+
+    async def read_decisions(self, after: str | None, limit: int) -> list[tuple[str, bytes]]:
+        return await self.inner.read_decisions(after, limit)
 
     async def ping(self) -> None:
         await self._timed("ping", self.inner.ping())

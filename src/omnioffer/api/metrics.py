@@ -116,6 +116,18 @@ class Metrics:
             ["key"],
             registry=self.registry,
         )
+        self.experiment_decisions = Counter(
+            "omnioffer_experiment_decisions",
+            "Decisions (dry runs excluded) by experiment and variant; the universal "
+            "holdout counts as experiment 'holdout', variant 'held_out'.",
+            ["experiment", "variant"],
+            registry=self.registry,
+        )
+        self.log_failures = Counter(
+            "omnioffer_decision_log_failures",
+            "Decisions whose record (decision-log row, feedback link) the store lost.",
+            registry=self.registry,
+        )
         # labelled children by label values: `labels()` costs more than the increment
         self._served_of: dict[tuple[str, str], Counter] = {}
         self._store_of: dict[str, Histogram] = {}
@@ -128,6 +140,14 @@ class Metrics:
 
     def count_decision(self, channel: str, fallback: str | None) -> None:
         self.decisions.labels(self._channel(channel), (fallback or "none")[:64]).inc()
+
+    def count_experiments(self, exposures: Iterable[tuple[str, str]]) -> None:
+        """Ids and variant names are validated names (contracts/experiments.Name)."""
+        for experiment, variant in exposures:
+            self.experiment_decisions.labels(experiment, variant).inc()
+
+    def count_log_failure(self) -> None:
+        self.log_failures.inc()
 
     def count_store_error(self, operation: str) -> None:
         self.store_errors.labels(operation).inc()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from omnioffer.contracts.experiment_results import ExperimentResults, Query
 from omnioffer.contracts.http import (
     ConsentResponse,
     DecisionRequest,
@@ -13,8 +14,11 @@ from omnioffer.contracts.http import (
     ErasureResponse,
     EventsRequest,
     EventsResponse,
+    ExperimentOut,
+    ExperimentsOut,
     FeedbackRequest,
     FeedbackResponse,
+    HoldoutOut,
     PolicyReloaded,
     Readiness,
     RecommendationRequest,
@@ -49,5 +53,29 @@ class Decider(Protocol):
     async def reload_policy(self) -> PolicyReloaded:
         """Re-read the settings file's [policy] now; ConfigRefused keeps the old one."""
         ...
+
+    # --- experiments (admin): bodies are raw JSON, validated with their JSON paths;
+    # `if_match` a checksum (VersionMismatch, 412, when it is not the current one)
+    async def list_experiments(self) -> ExperimentsOut: ...
+
+    async def get_experiment(self, experiment_id: str) -> ExperimentOut: ...
+
+    async def put_experiment(
+        self, experiment_id: str, body: bytes, if_match: str | None
+    ) -> ExperimentOut: ...
+
+    async def stop_experiment(self, experiment_id: str, if_match: str | None) -> ExperimentOut: ...
+
+    async def get_holdout(self) -> HoldoutOut: ...
+
+    async def put_holdout(self, body: bytes, if_match: str | None) -> HoldoutOut: ...
+
+    async def close(self) -> None: ...
+
+
+class ResultsSource(Protocol):
+    """Experiment results (the results route's); NotFound for an unknown experiment."""
+
+    async def results(self, experiment_id: str, query: Query) -> ExperimentResults: ...
 
     async def close(self) -> None: ...

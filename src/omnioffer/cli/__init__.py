@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 
 from omnioffer import __version__
-from omnioffer.cli import data, demo, keys, models, serve, store
+from omnioffer.cli import data, demo, experiments, keys, models, serve, store
 from omnioffer.cli.args import Handler, channel_list, default_channels
 from omnioffer.contracts.schema import DEFAULT_CHANNELS
 from omnioffer.errors import OmniofferError
@@ -34,13 +34,17 @@ COMMANDS = (
     data.add_validate,
     data.add_identities,
     models.add_train,
+    models.add_evaluate_serving,
     models.add_registry,
     demo.add_demo,
     store.add_materialize,
     serve.add_serve,
     store.add_export_events,
     store.add_erase,
+    store.add_export_decisions,
     keys.add_keys,
+    experiments.add_experiments,
+    experiments.add_evaluate_policy,
 )
 
 

@@ -43,3 +43,13 @@ def store_flag(p: argparse.ArgumentParser) -> None:
         help="feature store URL: redis://host:port/db or sqlite:///path "
         "(env OMNIOFFER_STORE_URL; default: the embedded ./omnioffer-store.sqlite)",
     )
+
+
+def strict_flag(p: argparse.ArgumentParser) -> None:
+    """`--strict` of validate and train."""
+    p.add_argument(
+        "--strict",
+        action="store_true",
+        help="refuse references between tables that do not resolve, repeated event ids and"
+        " backwards offer windows, instead of dropping those rows",
+    )

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from omnioffer.cli.args import Subparsers, positive_int
+from omnioffer.cli.args import Subparsers, positive_int, strict_flag
 from omnioffer.contracts.schema import DEFAULT_CHANNELS
 from omnioffer.errors import UsageError
 
 if TYPE_CHECKING:
+    from omnioffer.contracts.problems import Dropped
     from omnioffer.identity import IdentityMap
 
 log = logging.getLogger("omnioffer.identity")
@@ -43,7 +44,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    return run_validate(args.data, channels=args.channels, max_problems=args.max_problems)
+    return run_validate(args.data, channels=args.channels, max_problems=args.max_problems,
+                        strict=args.strict)  # fmt: skip
 
 
 def cmd_identities(args: argparse.Namespace) -> int:
@@ -56,8 +58,11 @@ def run_validate(
     channels: Sequence[str] = DEFAULT_CHANNELS,
     max_problems: int = 50,
     out: TextIO = sys.stdout,
+    strict: bool = False,
 ) -> int:
-    """Print one `file:row:column: message` line per problem and return 1, or the summary and 0.
+    """Print one `file:row:column: message` line per problem and return 1, or the summary and 0
+    (after the rows train would drop, per kind with their first rows; `strict` counts
+    those as problems).
 
     A missing directory is a usage error (exit 2), not a data problem.
     """
@@ -66,17 +71,35 @@ def run_validate(
 
     if not data_dir.is_dir():
         raise UsageError(f"data directory not found: {data_dir}")
-    result = validate_dir(data_dir, channels=channels, max_problems=max_problems)
+    result = validate_dir(data_dir, channels=channels, max_problems=max_problems, strict=strict)
     for problem in result.problems:
         print(problem, file=out)
     if result.total > len(result.problems):
         more = result.total - len(result.problems)
         print(f"... and {more} more problems ({result.total} in total)", file=out)
+    if result.refused:
+        print(f"({result.refused} of them refused by --strict only: without it train drops"
+              " those rows)", file=out)  # fmt: skip
     if result.total:
         return 1
+    print_dropped(result.dropped, max_problems, out)
     if result.summary is not None:
         print(format_summary(result.summary), file=out)
     return 0
+
+
+def print_dropped(dropped: Sequence[Dropped], max_rows: int, out: TextIO) -> None:
+    """What train drops: a line per kind, file and column, then its first rows."""
+    if not dropped:
+        return
+    print("train drops these (validate --strict and train --strict refuse them):", file=out)
+    for d in dropped:
+        print(f"  {d.describe()}", file=out)
+        for problem in d.first[:max_rows]:
+            print(f"    {problem}", file=out)
+        if d.rows > min(len(d.first), max_rows):
+            print(f"    ... and {d.rows - min(len(d.first), max_rows):,} more", file=out)
+    print(file=out)
 
 
 def write_merges(identity_map: IdentityMap, path: Path) -> None:
@@ -151,6 +174,7 @@ def add_validate(sub: Subparsers) -> None:
     p = sub.add_parser("validate", help="check a data folder against data contract v1")
     p.add_argument("data", type=Path, help="folder holding events.csv|parquet and friends")
     p.add_argument("--max-problems", type=positive_int, default=50, help="default 50")
+    strict_flag(p)
     p.set_defaults(handler=cmd_validate)
 
 

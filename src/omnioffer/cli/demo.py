@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from omnioffer.cli.args import Subparsers, positive_int
 from omnioffer.cli.demo_data import DemoStageError, prepare_demo
+from omnioffer.cli.demo_settings import SETTINGS_FILE, write_demo_settings
 
 if TYPE_CHECKING:
     import subprocess
@@ -131,20 +132,72 @@ def _example(base: str) -> dict[str, Any]:
     return {"customer_id": "c0000001", "channel": "app", "k": 3}
 
 
-def serve_demo(models: Path, out: Path, *, port: int = 8000, keep_serving: bool = True) -> int:
-    """Materialize into the embedded store beside `out`, serve, show one real decision."""
+DEMO_EXPERIMENTS = """\
+# The demo's experiments (docs/experiments.md): a 5 % universal holdout, and the
+# ranker against plain popularity on the other 95 %, half and half.
+format = 1
+
+[holdout]
+share = 0.05
+
+[[experiments]]
+id = "ranker-vs-popular"
+description = "does the ranker beat plain popularity?"
+status = "running"
+
+[[experiments.variants]]
+name = "ranker"
+weight = 0.5
+strategy = "ranker"
+
+[[experiments.variants]]
+name = "popular"
+weight = 0.5
+strategy = "popular"
+"""
+
+
+def write_demo_experiments(out: Path) -> Path:
+    """The demo's experiments file (rewritten each run, so it is always this one)."""
+    path = out / "experiments.toml"
+    path.write_text(DEMO_EXPERIMENTS)
+    return path
+
+
+def serve_demo(
+    models: Path,
+    out: Path,
+    *,
+    port: int = 8000,
+    keep_serving: bool = True,
+    settings_file: Path = SETTINGS_FILE,
+) -> int:
+    """Materialize into the embedded store beside `out`, leave the settings that serve it
+    in `settings_file` (cli/demo_settings.py), serve, show one real decision."""
     import subprocess
 
     store_url = f"sqlite:///{(out / 'store.sqlite').resolve()}"
     _, cutoff = _load(store_url, models)
     as_of = (datetime.fromtimestamp(cutoff, tz=UTC) + timedelta(hours=12)).isoformat()
+    experiments = write_demo_experiments(out).resolve()
+    left = write_demo_settings(settings_file, store_url=store_url, models=models, as_of=as_of,
+                               experiments=experiments)  # fmt: skip
+    if left:
+        print(f"wrote {settings_file}: a plain `omnioffer serve` here serves this demo later")
+    else:
+        print(f"left {settings_file} alone (not written by the demo); serve this demo with"
+              " the flags below")  # fmt: skip
     port = _free_port(port)
     base = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "omnioffer", "serve", "--port", str(port), "--store",
            store_url, "--models", str(models), "--as-of", as_of]  # fmt: skip
     print(f"starting the service on {base} (replay clock {as_of}); its log, one line per"
           " request, goes to stderr ...", flush=True)  # fmt: skip
-    server = subprocess.Popen(cmd, env={**os.environ, "OMNIOFFER_LOG_FORMAT": "human"})
+    print(f"experiments running ({experiments}): holdout 5 %, ranker vs popular 50/50;"
+          f" see {base}/v1/experiments", flush=True)  # fmt: skip
+    env = {**os.environ, "OMNIOFFER_LOG_FORMAT": "human",
+           "OMNIOFFER_EXPERIMENTS_FILE": str(experiments)}  # fmt: skip
+    server = subprocess.Popen(cmd, env=env)
     try:
         _wait_ready(base, server)
         body = _example(base)
@@ -154,12 +207,15 @@ def serve_demo(models: Path, out: Path, *, port: int = 8000, keep_serving: bool 
         if not keep_serving:  # the curls below need a server: say how to start one again
             print("\nThe service stops now (--exit-after-decision). Serve it again with:")
             print("  " + " ".join(["omnioffer", *cmd[3:]]))
+            if left:
+                print(f"  or just `omnioffer serve` here (it reads {settings_file})")
         print("\nTry it yourself" + ("" if keep_serving else " (once it serves)") + ":")
         print(f"  curl -s {base}/v1/decisions -H 'content-type: application/json' \\")
         print(f"    -d '{json.dumps(body)}'")
         print(f"  curl -s {base}/v1/recommendations -H 'content-type: application/json' \\")
         print(f"    -d '{json.dumps({**body, 'channel': 'web', 'k': 5})}'")
         print(f"  open {base}/schema for the API reference")
+        print(f"  open {base}/dashboard for the experiments and the holdout's lift")
         if status != 200:
             return 1
         if keep_serving:

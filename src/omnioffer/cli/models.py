@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from omnioffer.cli.args import Subparsers, positive_int
+from omnioffer.cli.args import Subparsers, positive_int, strict_flag
 from omnioffer.errors import UsageError
 
 if TYPE_CHECKING:
@@ -34,7 +34,27 @@ def cmd_train(args: argparse.Namespace) -> int:
         channels=args.channels,
         truth=args.truth,
         progress=not args.quiet,
+        strict=args.strict,
     )
+
+
+def cmd_evaluate_serving(args: argparse.Namespace) -> int:
+    """Replay the test window through the decision path; exit 1 when it misses the target."""
+    import os
+
+    from omnioffer.cli.serve import settings_path
+    from omnioffer.settings import CONFIG_ENV
+    from training.evaluate.serving_fidelity import evaluate_serving
+
+    if not args.data.is_dir():
+        raise UsageError(f"--data {args.data} is not a folder")
+    config = settings_path(args.config, os.environ.get(CONFIG_ENV, "").strip())
+    fidelity = evaluate_serving(args.data, args.models, args.version, config=config,
+                                channels=args.channels_flag, env=os.environ)  # fmt: skip
+    print(fidelity.describe())
+    if args.json is not None:
+        fidelity.write(args.json)
+    return 0 if fidelity.passed else 1
 
 
 def cmd_versions(args: argparse.Namespace) -> int:
@@ -122,6 +142,7 @@ def run_train(
     truth: Path | None,
     progress: bool,
     out: TextIO = sys.stdout,
+    strict: bool = False,
 ) -> int:
     from training.config import load_config
     from training.train import train
@@ -130,7 +151,7 @@ def run_train(
         raise UsageError(f"--data {data} is not a folder")
     outcome = train(
         data, models, until=parse_until(until), test_days=test_days, config=load_config(config),
-        force=force, channels=channels, truth_dir=truth, progress=progress,
+        force=force, channels=channels, truth_dir=truth, progress=progress, strict=strict,
     )  # fmt: skip
     return report(outcome, models, out)
 
@@ -163,7 +184,23 @@ def add_train(sub: Subparsers) -> None:
     p.add_argument("--config", type=Path, default=None, help="TOML file overriding defaults")
     p.add_argument("--force", action="store_true", help="write and activate even if it loses")
     p.add_argument("--truth", type=Path, default=None, help="ground truth (default ../truth)")
+    strict_flag(p)
     p.set_defaults(handler=cmd_train)
+
+
+def add_evaluate_serving(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "evaluate-serving",
+        help="replay a version's test window through the decision path: served vs offline NDCG",
+    )
+    p.add_argument("--data", type=Path, required=True, help="the data the version was trained on")
+    p.add_argument("--models", type=Path, default=Path("models"), help="default models/")
+    p.add_argument("--version", default=None, help="default: the current version")
+    p.add_argument("--config", type=Path, default=None,
+                   help="service settings whose [policy] decides (env OMNIOFFER_CONFIG; default"
+                   " ./omnioffer.toml if there is one, else the default policy)")  # fmt: skip
+    p.add_argument("--json", type=Path, default=None, help="also write the report as JSON here")
+    p.set_defaults(handler=cmd_evaluate_serving)
 
 
 def add_registry(sub: Subparsers) -> None:

@@ -32,6 +32,18 @@ def check_exposure(host: str, keys_file: str | None, *, insecure: bool) -> None:
         )
 
 
+def settings_path(flag: Path | None, from_env: str) -> Path | None:
+    """The settings file serve reads: --config, else OMNIOFFER_CONFIG, else ./omnioffer.toml
+    when there is one (what `omnioffer demo` leaves behind), else none."""
+    from omnioffer.cli.demo_settings import SETTINGS_FILE
+
+    if flag is not None:
+        return flag
+    if from_env:
+        return Path(from_env)
+    return SETTINGS_FILE if SETTINGS_FILE.is_file() else None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from omnioffer.server import run_server
     from omnioffer.service import check_settings, startup_warning
@@ -49,7 +61,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         "keys_file": args.keys_file,
     }
     from_env = os.environ.get(CONFIG_ENV, "").strip()
-    config: Path | None = args.config or (Path(from_env) if from_env else None)
+    config = settings_path(args.config, from_env)
+    if config is not None and args.config is None and not from_env:
+        print(f"omnioffer serve: settings from {config} (found in this folder)", file=sys.stderr)
     settings = load_settings(config, overrides=overrides)
     try:
         check_settings(settings)
@@ -74,8 +88,9 @@ def add_serve(sub: Subparsers) -> None:
         help="the --as-of clock advances with wall time (moving, the default) or stays",
     )  # fmt: skip
     p.add_argument(
-        "--config", type=Path, default=None, help="TOML settings file (env OMNIOFFER_CONFIG)"
-    )
+        "--config", type=Path, default=None,
+        help="TOML settings file (env OMNIOFFER_CONFIG; default ./omnioffer.toml if there is one)",
+    )  # fmt: skip
     p.add_argument("--keys-file", default=None, help="API keys (env OMNIOFFER_KEYS_FILE)")
     p.add_argument("--insecure", action="store_true",
                    help="serve a non-loopback --host without API keys")  # fmt: skip

@@ -1,5 +1,5 @@
-"""Commands that load or read the feature store: `materialize`, `export-events`, `erase`,
-and the store half of `versions` and `activate`.
+"""Commands that load or read the feature store: `materialize`, `export-events`,
+`export-decisions`, `erase`, and the store half of `versions` and `activate`.
 
 The store is the one named by --store or OMNIOFFER_STORE_URL; without either, the
 embedded default file is used only if it already exists (so listing versions never
@@ -46,6 +46,13 @@ def cmd_erase(args: argparse.Namespace) -> int:
         raise UsageError("no feature store: pass --store URL or set OMNIOFFER_STORE_URL")
     identifier = None if args.id_type is None else (args.id_type, args.id_value)
     return run_erase(store, store_url(args.store), args.customer_id, identifier)
+
+
+def cmd_export_decisions(args: argparse.Namespace) -> int:
+    store = configured_store(args.store, must_exist=True)
+    if store is None:
+        raise UsageError("no feature store: pass --store URL or set OMNIOFFER_STORE_URL")
+    return run_export_decisions(store, args.out, args.after)
 
 
 def store_url(flag: str | None) -> str | None:
@@ -165,6 +172,17 @@ def add_erase(sub: Subparsers) -> None:
     p.set_defaults(handler=cmd_erase)
 
 
+def run_export_decisions(
+    store: FeatureStore, out_file: Path, after: str | None, out: TextIO = sys.stdout
+) -> int:
+    from omnioffer.jobs.export_decisions import export_decisions
+
+    n, last = export_decisions(store, out_file, after=after)
+    cursor = f"; last entry {last} (pass --after {last} to continue)" if last else ""
+    print(f"exported {n} decisions to {out_file}{cursor}", file=out)
+    return 0
+
+
 def add_materialize(sub: Subparsers) -> None:
     p = sub.add_parser("materialize", help="load a model version into the feature store, activate")
     p.add_argument("--models", type=Path, default=Path("models"), help="default models/")
@@ -185,3 +203,11 @@ def add_export_events(sub: Subparsers) -> None:
     )
     store_flag(p)
     p.set_defaults(handler=cmd_export_events)
+
+
+def add_export_decisions(sub: Subparsers) -> None:
+    p = sub.add_parser("export-decisions", help="write the decision log as JSON Lines")
+    p.add_argument("--out", type=Path, required=True, help="the .jsonl file to write")
+    p.add_argument("--after", default=None, help="only entries after this entry id")
+    store_flag(p)
+    p.set_defaults(handler=cmd_export_decisions)

@@ -56,6 +56,17 @@ class RankerEntry(msgspec.Struct, frozen=True, kw_only=True):
 Metrics = dict[str, dict[str, dict[str, float]]]  # task -> model -> metric -> value
 
 
+class DroppedRows(msgspec.Struct, frozen=True, kw_only=True):
+    """Rows of the training data that train dropped (contracts/problems.DROP_KINDS): of one
+    kind in one file column, how many, and the first ones as `file:row:column: message`."""
+
+    kind: str
+    file: str
+    column: str
+    rows: int
+    first: list[str] = msgspec.field(default_factory=list)
+
+
 class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     """Everything `manifest.json` holds. `files` maps relative path -> sha256 hex.
 
@@ -73,6 +84,7 @@ class Manifest(msgspec.Struct, frozen=True, kw_only=True):
     metrics: Metrics = msgspec.field(default_factory=dict)
     files: dict[str, str] = msgspec.field(default_factory=dict)
     notes: str = ""
+    dropped: list[DroppedRows] = msgspec.field(default_factory=list)
 
 
 def utc_now_iso() -> str:

@@ -2,7 +2,9 @@
 
 A `Check` is a scalar `count` over a `source` frame plus a `rows` query giving the
 offending (row, message) pairs in row order; validate.py batches the counts and
-fetches rows only for checks that fail. Nothing here collects data.
+fetches rows only for checks that fail. Nothing here collects data. A check with a
+`drop` kind (problems.DROP_KINDS) finds rows train drops rather than refuses; the
+references between tables are checked in referential.py.
 """
 
 from __future__ import annotations
@@ -68,6 +70,11 @@ class Check:
     rows: pl.LazyFrame
     files: tuple[str, ...]
     path: Path | None = None
+    drop: str | None = None  # a DROP_KINDS kind: train drops these rows (None: an error)
+
+    @property
+    def table(self) -> str:
+        return self.file.partition(".")[0]
 
 
 def table_frame(spec: TableSpec, path: Path, raw: pl.LazyFrame) -> TableFrame:
@@ -80,7 +87,7 @@ def table_frame(spec: TableSpec, path: Path, raw: pl.LazyFrame) -> TableFrame:
 
 
 def row_checks(frames: dict[str, TableFrame], channels: Sequence[str]) -> list[Check]:
-    """Every row check that applies to the tables present, table checks before references."""
+    """Every check of a table's own rows that applies to the tables present."""
     checks: list[Check] = []
     for tf in frames.values():
         checks += _value_checks(tf)
@@ -95,12 +102,12 @@ def row_checks(frames: dict[str, TableFrame], channels: Sequence[str]) -> list[C
         if tf.name == "consents":
             channel = pl.col("channel")
             unknown = ~channel.is_in(list(channels))
-            checks.append(_mask(tf, "channel", unknown, _quoted("unknown channel", channel)))
+            checks.append(_mask(tf, "channel", unknown, quoted("unknown channel", channel)))
         if tf.name == "erasures":
             digest = pl.col("digest")
             bad = ~digest.str.contains(f"^[0-9a-f]{{{DIGEST_CHARS}}}$")
-            checks.append(_mask(tf, "digest", bad, _quoted("not a SHA-256 hex digest", digest)))
-    return checks + _reference_checks(frames)
+            checks.append(_mask(tf, "digest", bad, quoted("not a SHA-256 hex digest", digest)))
+    return checks
 
 
 def _no_rows(tf: TableFrame) -> Check:
@@ -109,19 +116,21 @@ def _no_rows(tf: TableFrame) -> Check:
     return Check(tf.file, NO_COLUMN, tf.frame, pl.len() == 0, rows, (tf.file,), tf.path)
 
 
-def _mask(tf: TableFrame, column: str, bad: pl.Expr, message: pl.Expr) -> Check:
+def _mask(
+    tf: TableFrame, column: str, bad: pl.Expr, message: pl.Expr, drop: str | None = None
+) -> Check:
     bad = bad.fill_null(False)
     rows = tf.frame.filter(bad).select(ROW, message.alias(MESSAGE))
-    return Check(tf.file, column, tf.frame, bad.sum(), rows, (tf.file,), tf.path)
+    return Check(tf.file, column, tf.frame, bad.sum(), rows, (tf.file,), tf.path, drop)
 
 
-def _quoted(label: str, value: pl.Expr) -> pl.Expr:
+def quoted(label: str, value: pl.Expr) -> pl.Expr:
     """`label 'value'`, the value cut short so one bad cell cannot flood the report."""
     text = value.cast(pl.String).str.slice(0, 60)
     return pl.concat_str(pl.lit(f"{label} '"), text, pl.lit("'"))
 
 
-def _blank(name: str) -> pl.Expr:
+def blank(name: str) -> pl.Expr:
     col = pl.col(name)
     return col.is_null() | (col.str.strip_chars() == "")
 
@@ -134,7 +143,7 @@ def _value_checks(tf: TableFrame) -> list[Check]:
         present = raw.is_not_null()
         if tf.frame.collect_schema().get(RAW + name) == pl.String:
             present = present & (raw.str.strip_chars() != "")
-        missing = ~present if kind in _PARSE_MESSAGES else _blank(name)
+        missing = ~present if kind in _PARSE_MESSAGES else blank(name)
         if name in tf.spec.required_columns:
             checks.append(_mask(tf, name, missing, pl.lit("missing value")))
         if kind in _PARSE_MESSAGES:
@@ -142,7 +151,7 @@ def _value_checks(tf: TableFrame) -> list[Check]:
             broken = typed.is_null()
             if kind is Kind.FLOAT:
                 broken = broken | ~typed.is_finite()
-            checks.append(_mask(tf, name, present & broken, _quoted(_PARSE_MESSAGES[kind], raw)))
+            checks.append(_mask(tf, name, present & broken, quoted(_PARSE_MESSAGES[kind], raw)))
     return checks
 
 
@@ -154,30 +163,30 @@ def _event_checks(tf: TableFrame, channels: Sequence[str]) -> list[Check]:
             tf,
             "event_type",
             ~event_type.is_in(EVENT_TYPES),
-            _quoted("unknown event_type", event_type),
+            quoted("unknown event_type", event_type),
         ),
-        _mask(tf, "channel", ~channel.is_in(list(channels)), _quoted("unknown channel", channel)),
+        _mask(tf, "channel", ~channel.is_in(list(channels)), quoted("unknown channel", channel)),
     ]
     for types, column in ((ITEM_EVENT_TYPES, "item_id"), (OFFER_EVENT_TYPES, "offer_id")):
-        needs = event_type.is_in(types) & _blank(column)
+        needs = event_type.is_in(types) & blank(column)
         checks.append(
             _mask(tf, column, needs, pl.concat_str(event_type, pl.lit(f" event without {column}")))
         )
     if any(all(n in tf.names for n in group) for group in EVENTS.any_of):
-        anonymous = _blank("customer_id") & (_blank("id_type") | _blank("id_value"))
+        anonymous = blank("customer_id") & (blank("id_type") | blank("id_value"))
         checks.append(
             _mask(tf, "customer_id", anonymous, pl.lit("no customer_id and no id_type + id_value"))
         )
     quantity = pl.col("quantity")
     checks.append(
-        _mask(tf, "quantity", quantity < 1, _quoted("quantity must be >= 1, got", quantity))
+        _mask(tf, "quantity", quantity < 1, quoted("quantity must be >= 1, got", quantity))
     )
     if "event_id" in tf.names:
-        checks.append(_duplicates(tf, "event_id"))
+        checks.append(_duplicates(tf, "event_id", drop="duplicate_event_id"))
     return checks
 
 
-def _duplicates(tf: TableFrame, key: str) -> Check:
+def _duplicates(tf: TableFrame, key: str, drop: str | None = None) -> Check:
     """Each repeat of a key after its first row, naming that first row."""
     col = pl.col(key)
     count = col.drop_nulls().len() - col.drop_nulls().n_unique()
@@ -195,51 +204,38 @@ def _duplicates(tf: TableFrame, key: str) -> Check:
             ),
         )
     )
-    return Check(tf.file, key, tf.frame, count, rows, (tf.file,), tf.path)
+    return Check(tf.file, key, tf.frame, count, rows, (tf.file,), tf.path, drop)
 
 
 def _offer_checks(tf: TableFrame, channels: Sequence[str]) -> list[Check]:
     """Offer windows run forward; listed channels are known ones (empty list = all)."""
-    checks = [_mask(tf, "end", pl.col("start") > pl.col("end"), pl.lit("end is before start"))]
+    backwards = pl.col("start") > pl.col("end")
+    checks = [_mask(tf, "end", backwards, pl.lit("end is before start"), "end_before_start")]
     if "channels" in tf.names:
-        values = _exploded(tf, "channels")
+        values = exploded(tf, "channels")
         bad = values.filter(~pl.col(VALUE).is_in(list(channels)))
-        message = _quoted("unknown channel", pl.col(VALUE))
-        checks.append(_listed(tf, "channels", bad, message, (tf.file,)))
+        message = quoted("unknown channel", pl.col(VALUE))
+        checks.append(listed(tf, "channels", bad, message, (tf.file,)))
     return checks
 
 
-def _exploded(tf: TableFrame, column: str) -> pl.LazyFrame:
+def exploded(tf: TableFrame, column: str) -> pl.LazyFrame:
     """(row, value) for every non-empty value of a list or text column."""
     values = tf.frame.select(ROW, pl.col(column).alias(VALUE))
     if tf.kinds.get(column) is Kind.LIST:
         values = values.explode(VALUE)
-    return values.filter(~_blank(VALUE))
+    return values.filter(~blank(VALUE))
 
 
-def _listed(
-    tf: TableFrame, column: str, bad: pl.LazyFrame, message: pl.Expr, files: tuple[str, ...]
+def listed(
+    tf: TableFrame,
+    column: str,
+    bad: pl.LazyFrame,
+    message: pl.Expr,
+    files: tuple[str, ...],
+    *,
+    drop: str | None = None,
 ) -> Check:
     """A check over (row, value) pairs, e.g. the values of a list cell."""
     rows = bad.sort(ROW, VALUE).select(ROW, message.alias(MESSAGE))
-    return Check(tf.file, column, bad, pl.len(), rows, files)
-
-
-def _reference_checks(frames: dict[str, TableFrame]) -> list[Check]:
-    """Offers and offer_items may only name items and offers that exist (when those files do)."""
-    wanted = (
-        ("offers", "items", "items", "item_id"),
-        ("offer_items", "item_id", "items", "item_id"),
-        ("offer_items", "offer_id", "offers", "offer_id"),
-    )
-    checks: list[Check] = []
-    for table, column, target, key in wanted:
-        tf, ref = frames.get(table), frames.get(target)
-        if tf is None or ref is None or column not in tf.names or key not in ref.names:
-            continue
-        known = ref.frame.select(pl.col(key).alias(VALUE)).drop_nulls().unique()
-        bad = _exploded(tf, column).join(known, on=VALUE, how="anti")
-        unknown = _quoted(f"unknown {key.removesuffix('_id')}", pl.col(VALUE))
-        message = pl.concat_str(unknown, pl.lit(f" (not in {ref.file})"))
-        checks.append(_listed(tf, column, bad, message, (tf.file, ref.file)))
-    return checks
+    return Check(tf.file, column, bad, pl.len(), rows, files, drop=drop)

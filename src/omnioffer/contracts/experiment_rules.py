@@ -116,6 +116,19 @@ def with_experiment(defs: Definitions, experiment: Experiment, root: str = "$") 
     return msgspec.structs.replace(defs, experiments=kept)
 
 
+def parse_holdout(raw: Any, root: str = "$") -> Holdout:
+    """The universal holdout alone (the body of `PUT /v1/holdout`)."""
+    return _convert(raw, Holdout, root)
+
+
+def with_holdout(defs: Definitions, holdout: Holdout, root: str = "$") -> Definitions:
+    """The set with another holdout, after the checks across the set (an experiment's
+    salt must not be the holdout's: that one is refused at `root`.salt)."""
+    if any(e.salt == holdout.salt for e in defs.experiments):
+        raise InputError(child(root, "salt"), f"{holdout.salt!r} is the salt of an experiment")
+    return msgspec.structs.replace(defs, holdout=holdout)
+
+
 def stopped(defs: Definitions, experiment_id: str) -> Definitions:
     """The set with that experiment stopped (its customers return to the default policy)."""
     if defs.find(experiment_id) is None:

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from omnioffer.contracts.experiments import Experiment, Exposure, Holdout
+
 # Braces are refused in ids (they would break the store's Redis Cluster hash tags), and
 # ':' in names (identifier types and channels are key separators).
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^{}]+$")]
@@ -92,6 +94,8 @@ class DecisionResponse(msgspec.Struct, kw_only=True, omit_defaults=True):
     dry_run: bool = False  # only in a preview's answer (true): not recorded, not counted
     explained: list[OfferVerdict] = []  # one per offer the request named in `explain`
     empty_reasons: dict[str, int] = {}  # no offers: how many offers each rule removed
+    experiments: list[Exposure]  # the experiments it ran under ([] none): always present
+    holdout: bool = False  # only when true: the customer is in the universal holdout
 
 
 class RecommendationRequest(Who, kw_only=True):
@@ -111,6 +115,8 @@ class RecommendationResponse(msgspec.Struct, kw_only=True):
     model_version: str | None
     items: list[ItemOut]
     fallback: str | None
+    experiments: list[Exposure] = []
+    holdout: bool = False
 
 
 class SimilarResponse(msgspec.Struct, kw_only=True):
@@ -186,3 +192,22 @@ class ErasureResponse(msgspec.Struct, kw_only=True):
     removed: dict[str, int]  # per family (store/families.FAMILIES): items removed
     tombstones: int  # digests written (the customer's and each identifier's)
     detail: str
+
+
+class ExperimentsOut(msgspec.Struct, kw_only=True):
+    """`GET /v1/experiments`: every definition and the set's version (its checksum)."""
+
+    checksum: str
+    experiments: list[Experiment]
+
+
+class ExperimentOut(msgspec.Struct, kw_only=True):
+    """One experiment and the version of the set it is in (`If-Match` for a write)."""
+
+    checksum: str
+    experiment: Experiment
+
+
+class HoldoutOut(msgspec.Struct, kw_only=True):
+    checksum: str
+    holdout: Holdout

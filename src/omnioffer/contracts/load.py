@@ -14,7 +14,7 @@ from pathlib import Path
 
 import polars as pl
 
-from omnioffer.contracts.problems import FILE_ROW, NO_COLUMN, ContractViolation, Problem
+from omnioffer.contracts.problems import FILE_ROW, NO_COLUMN, ContractViolation, Dropped, Problem
 from omnioffer.contracts.schema import (
     EVENTS,
     LIST_SEPARATOR,
@@ -50,7 +50,8 @@ class Dataset:
 
     Every contract column is present (typed null, or an empty list, when the file
     lacks it) so downstream code never checks for columns; events.quantity is never
-    null (default 1).
+    null (default 1). `dropped`: what validate.load_valid took out (referential problems,
+    repeated event ids, backwards offer windows), per kind, file and column.
     """
 
     root: Path
@@ -63,6 +64,7 @@ class Dataset:
     consents: pl.LazyFrame | None = None
     erasures: pl.LazyFrame | None = None
     paths: dict[str, Path] = field(default_factory=dict)
+    dropped: tuple[Dropped, ...] = ()
 
 
 def locate_files(data_dir: Path) -> tuple[dict[str, Path], list[Problem]]:

@@ -8,6 +8,11 @@ an invalid one a few more, never a materialised list of every bad row.
 
 Header-only files: an events file without data rows is a problem (there is nothing
 to train on); an optional table with a header and no rows is valid and means "none".
+
+Problems of a DROP_KINDS kind (references between tables, repeated event ids, offer
+windows that run backwards) leave the data usable: they are reported apart, per kind,
+with their count and first rows, and `load_valid` returns the data without those rows
+(drops.py), unless `strict`, which refuses them like every other problem.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from pathlib import Path
 import polars as pl
 
 from omnioffer.contracts.checks import MESSAGE, ROW, Check, TableFrame, row_checks, table_frame
+from omnioffer.contracts.drops import without_dropped
 from omnioffer.contracts.load import Dataset, is_csv, load_dataset, locate_files, scan_raw
-from omnioffer.contracts.problems import FILE_ROW, NO_COLUMN, ContractViolation, Problem
+from omnioffer.contracts.problems import FILE_ROW, NO_COLUMN, ContractViolation, Dropped, Problem
+from omnioffer.contracts.referential import FOLLOWERS, referential_checks
 from omnioffer.contracts.schema import DEFAULT_CHANNELS, EVENTS, TABLES, TableSpec
 from omnioffer.contracts.summary import Summary, summarize
 from omnioffer.errors import UsageError
@@ -33,11 +40,15 @@ _READ_ERRORS = (pl.exceptions.PolarsError, OSError)
 
 @dataclass(frozen=True)
 class ValidationResult:
-    """The first problems (sorted by file, then row), how many in all, and a summary if valid."""
+    """The first problems (sorted by file, then row), how many in all, and a summary if
+    valid; `dropped`: the rows train drops (not problems unless `strict`); `refused`: how
+    many of the problems are such rows, refused because `strict`."""
 
     problems: list[Problem]
     total: int
     summary: Summary | None = None
+    dropped: tuple[Dropped, ...] = ()
+    refused: int = 0
 
     @property
     def ok(self) -> bool:
@@ -50,8 +61,38 @@ def validate_dir(
     channels: Sequence[str] = DEFAULT_CHANNELS,
     max_problems: int = 50,
     with_summary: bool = True,
+    strict: bool = False,
 ) -> ValidationResult:
-    """Check every file and row of `data_dir`; summarise the data only when it is valid."""
+    """Check every file and row of `data_dir`; summarise the data only when it is valid
+    (as train reads it: without the dropped rows)."""
+    return _validate(data_dir, channels, max_problems, with_summary, strict)[0]
+
+
+def load_valid(
+    data_dir: Path, *, channels: Sequence[str] = DEFAULT_CHANNELS, strict: bool = False
+) -> Dataset:
+    """Validate, then load: the typed tables of a directory that meets the contract,
+    without the rows of DROP_KINDS problems (recorded in `Dataset.dropped`).
+
+    Raises ContractViolation with the problems when the data is invalid (with `strict`,
+    also for rows it would drop), so nothing downstream ever runs on input that breaks
+    the contract.
+    """
+    result, failing = _validate(data_dir, channels, 50, False, strict)
+    if result.total:
+        hint = ""
+        if result.refused:
+            hint = (f"({result.refused} of them refused by --strict: references between tables,"
+                    " repeated event ids or backwards offer windows; without --strict train drops"
+                    " those rows and records them in the version)")  # fmt: skip
+        raise ContractViolation(result.problems, result.total, hint)
+    return without_dropped(load_dataset(data_dir), failing, result.dropped)
+
+
+def _validate(
+    data_dir: Path, channels: Sequence[str], max_problems: int, with_summary: bool, strict: bool
+) -> tuple[ValidationResult, list[Check]]:
+    """The result, and the failing checks whose rows are dropped (none when `strict`)."""
     if not data_dir.is_dir():
         raise UsageError(f"not a directory: {data_dir}")
     if max_problems < 0:
@@ -65,26 +106,19 @@ def validate_dir(
         frame = _check_file(TABLES[name], path, problems)
         if frame is not None:
             frames[name] = frame
-    found, total = _run_checks(row_checks(frames, channels), max_problems)
-    problems += found
-    total += len(problems) - len(found)
+    checks = row_checks(frames, channels) + referential_checks(frames)
+    if strict:  # nothing is dropped, so no row goes with a dropped offer
+        checks = [c for c in checks if c.drop not in FOLLOWERS]
+    run = _run_checks(checks, max_problems, strict)
+    problems += run.problems
+    total = run.total + len(problems) - len(run.problems)
     problems.sort()
+    dropped = tuple(sorted(run.dropped, key=lambda d: (d.file, d.column, d.kind)))
     summary = None
     if total == 0 and with_summary:
-        summary = summarize(load_dataset(data_dir))
-    return ValidationResult(problems[:max_problems], total, summary)
-
-
-def load_valid(data_dir: Path, *, channels: Sequence[str] = DEFAULT_CHANNELS) -> Dataset:
-    """Validate, then load: the typed tables of a directory that meets the contract.
-
-    Raises ContractViolation with the problems when the data is invalid, so nothing
-    downstream ever runs on input that breaks the contract.
-    """
-    result = validate_dir(data_dir, channels=channels, with_summary=False)
-    if result.total:
-        raise ContractViolation(result.problems, result.total)
-    return load_dataset(data_dir)
+        summary = summarize(without_dropped(load_dataset(data_dir), run.failing, dropped))
+    result = ValidationResult(problems[:max_problems], total, summary, dropped, run.refused)
+    return result, run.failing
 
 
 def _check_file(spec: TableSpec, path: Path, problems: list[Problem]) -> TableFrame | None:
@@ -138,25 +172,44 @@ def utf8_problem(path: Path) -> Problem | None:
             offset += len(chunk)
 
 
-def _run_checks(checks: list[Check], max_problems: int) -> tuple[list[Problem], int]:
+@dataclass
+class _Run:
+    problems: list[Problem]
+    total: int
+    dropped: list[Dropped]
+    failing: list[Check]  # the droppable checks that found rows (none when strict)
+    refused: int  # problems of droppable checks counted as errors (strict)
+
+
+def _run_checks(checks: list[Check], max_problems: int, strict: bool) -> _Run:
     """Count every check (one query per source frame), then fetch rows of failing ones."""
     counts, problems = _count(checks)
-    total = sum(counts.values()) + len(problems)
-    failing = [check for check in checks if counts.get(id(check), 0) > 0]
-    for check in failing:
+    run = _Run(problems, len(problems), [], [], 0)
+    for check in checks:
+        count = counts.get(id(check), 0)
+        if count == 0:
+            continue
         rows = check.rows.select(
             pl.col(ROW).cast(pl.Int64), pl.col(MESSAGE).fill_null("invalid value")
         )
         try:
             frame = rows.head(max_problems).collect()
         except _READ_ERRORS as exc:  # pragma: no cover - the count query read it already
-            problems.append(Problem(check.file, FILE_ROW, check.column, _short(exc)))
+            run.problems.append(Problem(check.file, FILE_ROW, check.column, _short(exc)))
+            run.total += count
             continue
-        problems += [
+        found = [
             Problem(check.file, int(row), check.column, str(message))
             for row, message in frame.iter_rows()
         ]
-    return problems, total
+        if check.drop is not None and not strict:
+            run.dropped.append(Dropped(check.drop, check.file, check.column, count, tuple(found)))
+            run.failing.append(check)
+            continue
+        run.problems += found
+        run.total += count
+        run.refused += count if check.drop is not None else 0
+    return run
 
 
 def _count(checks: list[Check]) -> tuple[dict[int, int], list[Problem]]:

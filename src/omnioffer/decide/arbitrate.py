@@ -1,7 +1,9 @@
 """Arbitration: rank eligible offers by business priority.
 
-priority = propensity x value x lever x channel weight, times the cart lift when
-the offer covers a category the customer has in a cart right now (on any channel).
+priority = propensity x value^value_weight x lever x channel weight, times the cart lift
+when the offer covers a category the customer has in a cart right now (on any channel).
+With the default value_weight = 0 offers rank by predicted response (the offer's value
+is still reported); 1 ranks them by expected margin.
 Reasons are written later (decide/explain.py), only for the offers actually served.
 """
 
@@ -27,6 +29,7 @@ class _Weights:
 
     policy: Policy  # held, so the id keying this entry stays its own
     value: F64  # the offer's value, the policy's default where it has none
+    worth: F64  # value ** value_weight, the factor priority takes
     lever: F64
     id_rank: npt.NDArray[np.int64]  # position of the offer id in sorted order (ties)
 
@@ -37,9 +40,11 @@ class _Weights:
         rank = np.empty(len(ids), dtype=np.int64)
         rank[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids))
         values = [policy.default_value if o.value is None else o.value for o in offers]
+        value = np.array(values, dtype=np.float64)
         return cls(
             policy=policy,
-            value=np.array(values, dtype=np.float64),
+            value=value,
+            worth=value**policy.value_weight,  # x ** 1.0 is x exactly, 0 ** 0 is 1
             lever=np.array([policy.levers.get(i, 1.0) for i in ids], dtype=np.float64),
             id_rank=rank,
         )
@@ -75,7 +80,7 @@ def arbitrate(
     p = np.asarray(propensity, dtype=np.float64)
     weight = float(policy.channel_weights.get(channel, 1.0))
     value = w.value[at]
-    priority = p * value * w.lever[at] * weight * lift[at]
+    priority = p * w.worth[at] * w.lever[at] * weight * lift[at]
     order = np.lexsort((w.id_rank[at], -priority)).tolist()
     rows, props, prios, values = model.catalog.offers, p.tolist(), priority.tolist(), value.tolist()
     return [Ranked(rows[offers[k]], props[k], values[k], prios[k], []) for k in order]

@@ -19,9 +19,14 @@ Days = Annotated[float, msgspec.Meta(ge=0)]
 
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    # arbitration: priority = propensity x value x lever x channel weight (x cart lift)
+    # arbitration: priority = propensity x value^value_weight x lever x channel weight
+    # (x cart lift)
     channel_weights: dict[str, Weight] = {}  # default 1.0
     levers: dict[str, Weight] = {}  # per offer id, default 1.0
+    # 0: rank by the customer's predicted response (the default: ranking by expected
+    # margin, 1, cost x0.78 of the served NDCG@5 on the retail profile, docs/benchmarks.md,
+    # "Serving fidelity"); 1: by expected margin (propensity x value); between: a blend
+    value_weight: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.0
     default_value: Weight = 1.0  # for offers without a value
     cart_lift: Weight = 1.5  # offers covering a category in the recent cart
     cart_days: Days = 3.0
@@ -31,7 +36,8 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     daily_cap: Annotated[int, msgspec.Meta(ge=0)] = 6  # impressions, all channels, 24 h
     suppress_after_redeem: bool = True
     dismiss_cooldown_days: Days = 14.0
-    suppress_bought_days: Days = 3.0  # offers on an item bought this recently
+    suppress_bought_days: Days = 3.0  # offers on an item bought this recently ...
+    suppress_bought_staples: bool = False  # ... also when the customer re-buys it (contact.py)
     consent_channels: tuple[str, ...] = ("email", "sms")
     # one conversation: keep the previous top offer across channels if nothing happened
     sticky_minutes: Days = 30.0

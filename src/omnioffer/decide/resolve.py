@@ -48,6 +48,7 @@ class Context:
     fallback: str | None
     last: Served | None = None  # the customer's previous decision
     marker: str = "0"  # of the customer's real-time events now
+    first_touch: bytes | None = None  # the customer's sticky experiment record
 
 
 def check_channel(channel: str, channels: Sequence[str]) -> str:
@@ -121,12 +122,14 @@ class Resolver:
         events = (batch.events if batch else []) + [decode_event(p) for p in record.events]
         h = History.build(events, model.data, now, clamp=True)
         last, marker = decode_served(record.last_decision), events_marker(record.events)
+        touch = record.first_touch
         if batch is None:  # unknown to the model, but its live consent still holds
             stranger = Customer(None, dict(record.consent))
-            return Context(model, cid, h, stranger, None, "unknown_customer", last, marker)
+            return Context(model, cid, h, stranger, None, "unknown_customer", last, marker,
+                           touch)  # fmt: skip
         user = np.frombuffer(batch.factors, dtype=np.float32) if batch.factors else None
         profile = Customer(batch.segment, apply_overlay(batch.consent, record.consent))
-        return Context(model, cid, h, profile, user, None, last, marker)
+        return Context(model, cid, h, profile, user, None, last, marker, touch)
 
     @staticmethod
     def _unavailable(model: ActiveModel, who: Who, now: float) -> Context:

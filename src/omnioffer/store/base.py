@@ -77,6 +77,7 @@ class CustomerRecord:
     events: list[bytes] = field(default_factory=list)  # real-time payloads, oldest first
     last_decision: bytes | None = None  # payload of the latest remember_decision
     consent: dict[str, bool] = field(default_factory=dict)  # the live overlay (set_consent)
+    first_touch: bytes | None = None  # the customer's sticky experiment record, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,18 @@ class StoreOptions:
     log_max_len: int | None = None
     # Redis only: the password, when the URL has none (store/password.py)
     password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedDecision:
+    """What one served decision writes: the feedback link (when the customer is known),
+    its decision-log row, and the customer's first-touch record (when new)."""
+
+    decision_id: str
+    customer_id: str | None  # None: an unidentified request, only logged
+    payload: bytes | None = None  # remember_decision's payload (None: not remembered)
+    logged: bytes | None = None  # LoggedDecision JSON (None: not logged)
+    first_touch: bytes | None = None  # keep_first_touch's record (None: none new)
 
 
 @runtime_checkable
@@ -220,6 +233,38 @@ class FeatureStore(Protocol):
         is also the customer's last decision, which fetch_customer returns."""
 
     async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None: ...
+
+    # --- the decision log and experiments (per-customer data: store/families.py) ----
+    async def log_decisions(self, records: Sequence[tuple[str, bytes]]) -> None:
+        """Append (customer_id or "", LoggedDecision JSON) rows to the decision log, in order.
+
+        The decision log is its own stream/table beside the event log (never trimmed by
+        trim_log); StoreError (before anything is written) for a customer id with braces.
+        """
+
+    async def read_decisions(self, after: str | None, limit: int) -> list[tuple[str, bytes]]:
+        """Up to `limit` decision-log entries (entry id, JSON) after entry id `after`,
+        oldest first. Entry ids are opaque and backend-specific, like read_log's."""
+
+    async def record_decision(self, decision: RecordedDecision) -> None:
+        """remember_decision, log_decisions and keep_first_touch of one served decision
+        in one round trip (one transaction on the embedded store)."""
+
+    async def keep_first_touch(self, customer_id: str, record: bytes) -> bool:
+        """Store the customer's sticky first-touch record unless one exists (then the
+        existing one stays); True when this one was stored. fetch_customer returns it.
+        An identity link moves the anonymous id's record to the customer if the
+        customer has none (ingest)."""
+
+    async def get_experiments(self) -> tuple[str, bytes] | None:
+        """The stored experiment definitions: (checksum, JSON blob); None when none."""
+
+    async def experiments_checksum(self) -> str | None:
+        """Only the checksum of the stored definitions (what a poll reads)."""
+
+    async def put_experiments(self, checksum: str, blob: bytes, expected: str | None) -> bool:
+        """Replace the definitions atomically. With `expected` (a checksum, or "" for
+        "none stored yet"), only if the stored checksum is that one; False otherwise."""
 
     # --- privacy -----------------------------------------------------------------
     async def set_consent(

@@ -32,6 +32,8 @@ FAMILIES: tuple[Family, ...] = (
     Family("decisions", "served decisions that feedback recalls"),
     Family("consent", "the live consent overlay"),
     Family("log", "the customer's entries in the durable event log"),
+    Family("first_touch", "the sticky first-touch experiment record"),
+    Family("decision_log", "the customer's entries in the decision log"),
     Family("identities", "identifier links to the customer (the anonymous ids behind them too)"),
 )
 FAMILY_NAMES: tuple[str, ...] = tuple(f.name for f in FAMILIES)

@@ -210,3 +210,26 @@ def test_the_log_index_forgets_trimmed_entries_once_it_is_long(
         client.close()
     assert aio.run(store.erase_customer("c1", 1.0)).removed["log"] == 3
     assert aio.run(store.read_log(None, 10)) == []
+
+
+def test_a_decision_logged_after_a_script_flush_is_logged_once_and_indexed(
+    redis_factory: RedisFactory, aio: asyncio.Runner, redis_url: str
+) -> None:
+    """A Redis that lost its scripts (restart, failover) answers NOSCRIPT to the decision
+    log's script: the store loads it and sends the round trip again, once."""
+    import redis
+
+    from omnioffer.store.base import RecordedDecision
+    from omnioffer.store.redis import keys
+
+    store = redis_factory()
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for n in range(2):
+            client.script_flush()
+            aio.run(store.record_decision(RecordedDecision(f"d{n}", "c1", b"p", b"{}")))
+        assert len(aio.run(store.read_decisions(None, 10))) == 2
+        assert client.llen(keys.customer_decision_log("c1")) == 2
+        assert client.zcard(keys.customer_decisions("c1")) == 2
+    finally:
+        client.close()

@@ -50,7 +50,7 @@ def test_wal_mode_and_schema_version(path: Path, aio: asyncio.Runner) -> None:
     aio.run(EmbeddedStore(path).close())
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 3
     conn.execute("PRAGMA user_version = 7")
     conn.close()
     with pytest.raises(StoreError, match="schema version 7"):
@@ -78,7 +78,7 @@ def test_a_version_1_file_is_migrated_in_place(path: Path, aio: asyncio.Runner) 
     finally:
         aio.run(store.close())
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 3
     conn.close()
 
 
@@ -221,3 +221,22 @@ def test_an_erased_customer_leaves_no_bytes_in_the_file(path: Path, aio: asyncio
         assert aio.run(store.fetch_customer("v1", "other")).batch == b"o"
     finally:
         aio.run(store.close())
+
+
+def test_a_version_1_file_gains_the_decision_log_tables(path: Path, aio: asyncio.Runner) -> None:
+    aio.run(EmbeddedStore(path).close())
+    conn = sqlite3.connect(path)  # make it what an older omnioffer wrote
+    for table in ("decision_log", "first_touch", "experiments"):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = EmbeddedStore(path)
+    try:
+        aio.run(store.log_decisions([("c1", b"{}")]))
+        assert [p for _, p in aio.run(store.read_decisions(None, 10))] == [b"{}"]
+    finally:
+        aio.run(store.close())
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
+    conn.close()

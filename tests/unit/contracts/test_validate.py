@@ -9,23 +9,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from table_edits import Tables, WriteDir, set_cell
 
 from omnioffer.cli.data import run_validate
 from omnioffer.contracts.validate import validate_dir
 from omnioffer.errors import UsageError
-
-Table = list[list[str]]
-Tables = dict[str, Table]
-WriteDir = Callable[[Tables], Path]
-
-
-def _set(table: str, row: int, column: str, value: str) -> Callable[[Tables], None]:
-    """Set one cell; `row` is the 1-based data row, which is also the list index."""
-
-    def mutate(tables: Tables) -> None:
-        tables[table][row][tables[table][0].index(column)] = value
-
-    return mutate
 
 
 def _drop(table: str, *columns: str) -> Callable[[Tables], None]:
@@ -90,159 +78,169 @@ CASES = [
     Case(
         "unparseable timestamp",
         [("events.csv", 3, "timestamp")],
-        _set("events", 3, "timestamp", "2024-13-45"),
+        set_cell("events", 3, "timestamp", "2024-13-45"),
         says="unparseable timestamp '2024-13-45'",
     ),
     Case(
         "missing timestamp",
         [("events.csv", 2, "timestamp")],
-        _set("events", 2, "timestamp", ""),
+        set_cell("events", 2, "timestamp", ""),
         says="missing value",
     ),
     Case(
         "unknown event_type",
         [("events.csv", 4, "event_type")],
-        _set("events", 4, "event_type", "buy"),
+        set_cell("events", 4, "event_type", "buy"),
         says="unknown event_type 'buy'",
     ),
     Case(
         "unknown channel",
         [("events.csv", 5, "channel")],
-        _set("events", 5, "channel", "fax"),
+        set_cell("events", 5, "channel", "fax"),
         says="unknown channel 'fax'",
     ),
     Case(
         "missing channel",
         [("events.csv", 5, "channel")],
-        _set("events", 5, "channel", ""),
+        set_cell("events", 5, "channel", ""),
         says="missing value",
     ),
     Case(
         "item event without item_id",
         [("events.csv", 7, "item_id")],
-        _set("events", 7, "item_id", ""),
+        set_cell("events", 7, "item_id", ""),
         says="purchase event without item_id",
     ),
     Case(
         "offer event without offer_id",
         [("events.csv", 5, "offer_id")],
-        _set("events", 5, "offer_id", ""),
+        set_cell("events", 5, "offer_id", ""),
         says="offer_impression event without offer_id",
     ),
     Case(
         "event without customer",
         [("events.csv", 6, "customer_id")],
-        _set("events", 6, "customer_id", ""),
+        set_cell("events", 6, "customer_id", ""),
         says="no customer_id",
     ),
     Case(
         "identifier half missing",
         [("events.csv", 5, "customer_id")],
-        _set("events", 5, "id_value", ""),
+        set_cell("events", 5, "id_value", ""),
     ),
     Case(
         "quantity below one",
         [("events.csv", 2, "quantity")],
-        _set("events", 2, "quantity", "0"),
+        set_cell("events", 2, "quantity", "0"),
         says="quantity must be >= 1, got '0'",
     ),
     Case(
         "quantity not an integer",
         [("events.csv", 2, "quantity")],
-        _set("events", 2, "quantity", "1.5"),
+        set_cell("events", 2, "quantity", "1.5"),
         says="not an integer '1.5'",
     ),
     Case(
         "revenue not a number",
         [("events.csv", 4, "revenue")],
-        _set("events", 4, "revenue", "five"),
+        set_cell("events", 4, "revenue", "five"),
         says="not a number 'five'",
     ),
-    Case("revenue not finite", [("events.csv", 4, "revenue")], _set("events", 4, "revenue", "inf")),
+    Case(
+        "revenue not finite",
+        [("events.csv", 4, "revenue")],
+        set_cell("events", 4, "revenue", "inf"),
+    ),
     Case(
         "duplicate event_id",
         [("events.csv", 6, "event_id")],
-        _set("events", 6, "event_id", "e2"),
+        set_cell("events", 6, "event_id", "e2"),
         says="duplicate event_id 'e2' (first at row 2)",
     ),
     Case(
         "duplicate item_id",
         [("items.csv", 4, "item_id")],
-        _set("items", 4, "item_id", "i2"),
+        set_cell("items", 4, "item_id", "i2"),
         says="first at row 2",
     ),
     Case(
         "missing item_id",
         [("items.csv", 4, "item_id")],
-        _set("items", 4, "item_id", " "),
+        set_cell("items", 4, "item_id", " "),
         says="missing value",
     ),
-    Case("price not a number", [("items.csv", 2, "price")], _set("items", 2, "price", "cheap")),
+    Case("price not a number", [("items.csv", 2, "price")], set_cell("items", 2, "price", "cheap")),
     Case(
         "duplicate offer_id",
         [("offer_items.csv", 1, "offer_id"), ("offers.csv", 2, "offer_id")],
-        _set("offers", 2, "offer_id", "o1"),
+        set_cell("offers", 2, "offer_id", "o1"),
     ),
     Case(
         "offer with unknown item",
         [("offers.csv", 1, "items")],
-        _set("offers", 1, "items", "i1|i9"),
+        set_cell("offers", 1, "items", "i1|i9"),
         says="unknown item 'i9' (not in items.csv)",
     ),
     Case(
         "offer with unknown channel",
         [("offers.csv", 1, "channels")],
-        _set("offers", 1, "channels", "web|fax"),
+        set_cell("offers", 1, "channels", "web|fax"),
         says="unknown channel 'fax'",
     ),
     Case(
         "offer ends before it starts",
         [("offers.csv", 1, "end")],
-        _set("offers", 1, "end", "2023-12-01"),
+        set_cell("offers", 1, "end", "2023-12-01"),
         says="end is before start",
     ),
     Case(
-        "offer start unparseable", [("offers.csv", 2, "start")], _set("offers", 2, "start", "soon")
+        "offer start unparseable",
+        [("offers.csv", 2, "start")],
+        set_cell("offers", 2, "start", "soon"),
     ),
-    Case("offer value not a number", [("offers.csv", 2, "value")], _set("offers", 2, "value", "x")),
+    Case(
+        "offer value not a number",
+        [("offers.csv", 2, "value")],
+        set_cell("offers", 2, "value", "x"),
+    ),
     Case(
         "offer max_per_customer not an integer",
         [("offers.csv", 1, "max_per_customer")],
-        _set("offers", 1, "max_per_customer", "two"),
+        set_cell("offers", 1, "max_per_customer", "two"),
     ),
     Case(
         "offer_items unknown item",
         [("offer_items.csv", 2, "item_id")],
-        _set("offer_items", 2, "item_id", "i9"),
+        set_cell("offer_items", 2, "item_id", "i9"),
         says="unknown item 'i9'",
     ),
     Case(
         "offer_items unknown offer",
         [("offer_items.csv", 1, "offer_id")],
-        _set("offer_items", 1, "offer_id", "o9"),
+        set_cell("offer_items", 1, "offer_id", "o9"),
         says="unknown offer 'o9' (not in offers.csv)",
     ),
     Case(
         "duplicate customer_id",
         [("customers.csv", 3, "customer_id")],
-        _set("customers", 3, "customer_id", "c2"),
+        set_cell("customers", 3, "customer_id", "c2"),
     ),
     Case(
         "bad consent boolean",
         [("customers.csv", 2, "consent_sms")],
-        _set("customers", 2, "consent_sms", "maybe"),
+        set_cell("customers", 2, "consent_sms", "maybe"),
         says="not a boolean",
     ),
     Case(
         "identity without id_value",
         [("identities.csv", 1, "id_value")],
-        _set("identities", 1, "id_value", ""),
+        set_cell("identities", 1, "id_value", ""),
     ),
     Case("events header only", [("events.csv", 0, "-")], _truncate("events"), says="no data rows"),
     Case(
         "non-UTF-8 bytes",
         [("events.csv", 4, "-")],
-        _set("events", 4, "session_id", "XBADX"),
+        set_cell("events", 4, "session_id", "XBADX"),
         _bytes("events.csv", b"XBADX", b"\xff\xfe"),
         says="not valid UTF-8: byte 0xFF",
     ),
@@ -298,15 +296,19 @@ def _apply(case: Case, tables: Tables, write_dir: WriteDir) -> Path:
 def test_corruption_is_reported_at_its_location(
     case: Case, tables: Tables, write_dir: WriteDir
 ) -> None:
+    """Strict: the rows train would drop (test_droppable.py) are problems here too."""
     root = _apply(case, tables, write_dir)
-    result = validate_dir(root)
+    result = validate_dir(root, strict=True)
     assert [(p.file, p.row, p.column) for p in result.problems] == case.expected
     assert result.total == len(case.expected)
     assert result.summary is None
     assert case.says in "\n".join(p.message for p in result.problems)
     out = io.StringIO()
-    assert run_validate(root, out=out) == 1
-    assert out.getvalue().splitlines() == [str(p) for p in result.problems]
+    assert run_validate(root, out=out, strict=True) == 1
+    lines = out.getvalue().splitlines()
+    refused = [f"({result.refused} of them refused by --strict only: without it train drops"
+               " those rows)"] if result.refused else []  # fmt: skip
+    assert lines == [str(p) for p in result.problems] + refused
 
 
 @pytest.mark.parametrize("fixture", ["csv_dir", "parquet_dir"])
@@ -322,10 +324,10 @@ def test_valid_fixture_validates_clean(fixture: str, request: pytest.FixtureRequ
 
 
 def test_every_problem_is_reported_not_just_the_first(tables: Tables, write_dir: WriteDir) -> None:
-    _set("events", 1, "channel", "fax")(tables)
-    _set("events", 8, "timestamp", "yesterday")(tables)
-    _set("items", 3, "price", "?")(tables)
-    _set("customers", 1, "consent_email", "perhaps")(tables)
+    set_cell("events", 1, "channel", "fax")(tables)
+    set_cell("events", 8, "timestamp", "yesterday")(tables)
+    set_cell("items", 3, "price", "?")(tables)
+    set_cell("customers", 1, "consent_email", "perhaps")(tables)
     result = validate_dir(write_dir(tables))
     assert [str(p).split(": ")[0] for p in result.problems] == [
         "customers.csv:1:consent_email",
@@ -337,7 +339,7 @@ def test_every_problem_is_reported_not_just_the_first(tables: Tables, write_dir:
 
 def test_max_problems_truncates_with_a_count(tables: Tables, write_dir: WriteDir) -> None:
     for row in range(1, 6):
-        _set("events", row, "channel", "fax")(tables)
+        set_cell("events", row, "channel", "fax")(tables)
     root = write_dir(tables)
     result = validate_dir(root, max_problems=2)
     assert [p.row for p in result.problems] == [1, 2]
@@ -353,10 +355,10 @@ def test_max_problems_truncates_with_a_count(tables: Tables, write_dir: WriteDir
 
 def test_problems_are_deterministic_and_sorted(tables: Tables, write_dir: WriteDir) -> None:
     for row in (7, 2, 5):
-        _set("events", row, "event_id", "e1")(tables)
-        _set("events", row, "channel", "fax")(tables)
+        set_cell("events", row, "event_id", "e1")(tables)
+        set_cell("events", row, "channel", "fax")(tables)
     root = write_dir(tables)
-    first, second = validate_dir(root), validate_dir(root)
+    first, second = validate_dir(root, strict=True), validate_dir(root, strict=True)
     assert first.problems == second.problems
     assert first.problems == sorted(first.problems)
     assert [(p.row, p.column) for p in first.problems] == [
@@ -371,8 +373,8 @@ def test_problems_are_deterministic_and_sorted(tables: Tables, write_dir: WriteD
 
 def test_rows_count_records_not_lines(tables: Tables, write_dir: WriteDir) -> None:
     """A quoted newline inside a cell does not shift the row numbers of later rows."""
-    _set("offers", 1, "title", "two\nlines")(tables)
-    _set("offers", 2, "value", "x")(tables)
+    set_cell("offers", 1, "title", "two\nlines")(tables)
+    set_cell("offers", 2, "value", "x")(tables)
     result = validate_dir(write_dir(tables))
     assert [str(p) for p in result.problems] == ["offers.csv:2:value: not a number 'x'"]
 
@@ -406,7 +408,7 @@ def test_parquet_problems_use_row_numbers_too(tmp_path: Path) -> None:
             "event_id": ["a", "b", "c", "a"],
         }
     ).write_parquet(tmp_path / "events.parquet")
-    assert [str(p) for p in validate_dir(tmp_path).problems] == [
+    assert [str(p) for p in validate_dir(tmp_path, strict=True).problems] == [
         "events.parquet:3:timestamp: unparseable timestamp 'not a time'",
         "events.parquet:4:event_id: duplicate event_id 'a' (first at row 1)",
     ]

@@ -40,7 +40,8 @@ PRIORITY_OFFERS = [
     offer("d", value=4.0),
 ]
 PRIORITY_POLICY = Policy(channel_weights={"web": 0.5}, levers={"a": 2.0}, default_value=4.0,
-                         cart_lift=1.5)  # fmt: skip
+                         cart_lift=1.5, value_weight=1.0)  # fmt: skip
+MARGIN = Policy(value_weight=1.0)  # rank by expected margin
 SHOES_IN_CART = Signals({"shoes": "web"}, {"i1": "web"}, {}, {}, {})
 
 
@@ -63,14 +64,30 @@ def test_channel_without_weight_and_no_cart() -> None:
 def test_only_the_given_offers_are_ranked() -> None:
     model = make_model(PRIORITY_OFFERS)
     ranked = arbitrate([3, 1], np.asarray([0.5, 0.25], dtype=np.float32), model, channel="app",
-                       policy=Policy(), signals=NO_SIGNALS)  # fmt: skip
+                       policy=MARGIN, signals=NO_SIGNALS)  # fmt: skip
     assert [(r.offer.offer_id, r.priority) for r in ranked] == [("d", 2.0), ("b", 0.25)]
 
 
 def test_ties_break_by_offer_id() -> None:
     model = make_model([offer("z"), offer("m"), offer("q", value=2.0)])
-    ranked = rank(model, [0.5, 0.5, 0.25], "web", Policy())
+    ranked = rank(model, [0.5, 0.5, 0.25], "web", MARGIN)
     assert ids(ranked) == ["m", "q", "z"]
+    assert ids(rank(model, [0.5, 0.5, 0.25], "web", Policy())) == ["m", "z", "q"]
+
+
+def test_by_default_offers_rank_by_predicted_response_not_value() -> None:
+    """value_weight 0 (the default): the served ranking is the ranker's, and the offer's
+    value is still reported; 0.5 blends response and margin, 1 is expected margin."""
+    model = make_model(PRIORITY_OFFERS)  # values a 10, b none (default 1), c 2, d 4
+    p = [0.25, 0.5, 0.375, 0.3125]
+    ranked = rank(model, p, "app", Policy())
+    assert ids(ranked) == ["b", "c", "d", "a"]
+    assert [r.priority for r in ranked] == [0.5, 0.375, 0.3125, 0.25]
+    assert [r.value for r in ranked] == [1.0, 2.0, 4.0, 10.0]
+    blended = rank(model, p, "app", Policy(value_weight=0.5))
+    assert ids(blended) == ["a", "d", "c", "b"]  # .79, .63, .53, .5
+    assert blended[0].priority == pytest.approx(0.25 * 10**0.5)
+    assert ids(rank(model, p, "app", MARGIN)) == ["a", "d", "c", "b"]  # 2.5, 1.25, .75, .5
 
 
 def test_basis_reason() -> None:

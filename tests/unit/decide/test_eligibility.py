@@ -179,6 +179,18 @@ def test_suppress_bought_covered_item(
     assert allowed(o, c, NOW, Policy(suppress_bought_days=days)) is expected
 
 
+def test_a_recent_purchase_of_a_staple_does_not_suppress_its_offers(model: VersionModel) -> None:
+    """i1 bought twice (a staple: they will buy it again), i2 once (one-off)."""
+    h = history(model, ev(30, "purchase", item="i1"), ev(1, "purchase", "store", item="i1"),
+                ev(1, "purchase", item="i2"))  # fmt: skip
+    c = Contacts.of(h)
+    assert c.bought_count == {"i1": 2, "i2": 1} and c.staple("i1") and not c.staple("i2")
+    staple, one_off = offer("o1", covered_items=["i1"]), offer("o2", covered_items=["i2"])
+    assert allowed(staple, c, NOW, Policy())
+    assert not allowed(one_off, c, NOW, Policy())
+    assert not allowed(staple, c, NOW, Policy(suppress_bought_staples=True))
+
+
 # --- candidate_offers -------------------------------------------------------------------------
 
 
@@ -272,6 +284,7 @@ def test_indexed_candidate_offers_match_the_rules_offer_by_offer(seed: int) -> N
         suppress_after_redeem=rng.random() < 0.7,
         dismiss_cooldown_days=rng.choice([0.0, 5.0]),
         suppress_bought_days=rng.choice([0.0, 3.0, 30.0]),
+        suppress_bought_staples=rng.random() < 0.5,
     )
     for channel in ("web", "email", "kiosk"):
         for who in (ANYONE, Customer("gold", {"email": True}), Customer("silver", {})):

@@ -106,12 +106,23 @@ async def _decision_records(
     return done
 
 
-async def _log_entries(r: aioredis.Redis, unlink: AsyncScript, index: str, customer: str) -> int:
+async def _entries(r: aioredis.Redis, stream: str, index: str) -> int:
+    """The stream entries an index lists (ids the stream no longer holds count 0)."""
     ids = await r.lrange(index, 0, -1)
     done = 0
     for lo in range(0, len(ids), _CHUNK):
-        done += int(await r.xdel(keys.log(), *ids[lo : lo + _CHUNK]))
+        done += int(await r.xdel(stream, *ids[lo : lo + _CHUNK]))
     return done
+
+
+async def _log_entries(r: aioredis.Redis, unlink: AsyncScript, index: str, customer: str) -> int:
+    return await _entries(r, keys.log(), index)
+
+
+async def _decision_log_entries(
+    r: aioredis.Redis, unlink: AsyncScript, index: str, customer: str
+) -> int:
+    return await _entries(r, keys.decision_log(), index)
 
 
 async def _links(r: aioredis.Redis, unlink: AsyncScript, index: str, customer: str) -> int:
@@ -126,6 +137,7 @@ async def _links(r: aioredis.Redis, unlink: AsyncScript, index: str, customer: s
 _DEPENDENTS: dict[str, Dependents] = {
     "decisions": _decision_records,
     "log": _log_entries,
+    "decision_log": _decision_log_entries,
     "identities": _links,
 }
 

@@ -12,7 +12,7 @@ version name goes through `store.checks` on its way into a key.
 (store/families.FAMILIES); with `customer_batch` (the "batch" family) that is all
 erasure has to find of a customer, and a new per-customer key is added there.
 
-Layout 2 (from 1): dedup markers, decision records and log entries are indexed per
+Layout 2 (from 1): dedup markers, decision records, log and decision-log entries are indexed per
 customer (one sorted set, one sorted set, one list), identifiers have a reverse index,
 and the live consent overlay and the tombstones are new. A layout-1 store is not read:
 materialize into a clean database (the old `oo:1:*` keys can then be deleted).
@@ -144,6 +144,26 @@ def counters(offer_id: str) -> str:
     return f"{PREFIX}ctr:{check_id(offer_id, 'offer id')}"
 
 
+def decision_log() -> str:
+    """Stream: the decision log (fields c=customer id or "", p=LoggedDecision JSON)."""
+    return f"{PREFIX}dlog"
+
+
+def customer_first_touch(customer_id: str) -> str:
+    """The customer's sticky first-touch experiment record (no TTL; erasure deletes it)."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:ft"
+
+
+def experiments() -> str:
+    """Hash {sum: checksum, blob: JSON} of the stored experiment definitions."""
+    return f"{PREFIX}experiments"
+
+
+def customer_decision_log(customer_id: str) -> str:
+    """List of the customer's decision-log entry ids, oldest first (for erasure)."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:dlog"
+
+
 # Every unversioned key of one customer (or anonymous pseudo-id), by family; the
 # "batch" family is customer_batch under each version. Erasure deletes all of them.
 CUSTOMER_KEYS: Mapping[str, Callable[[str], str]] = {
@@ -153,5 +173,7 @@ CUSTOMER_KEYS: Mapping[str, Callable[[str], str]] = {
     "decisions": customer_decisions,
     "consent": customer_consent,
     "log": customer_log,
+    "first_touch": customer_first_touch,
+    "decision_log": customer_decision_log,
     "identities": customer_identities,
 }

@@ -42,7 +42,8 @@ end
 """
 
 # KEYS: log, then per event: seen, events, identity, anonymous events, counters,
-#       anonymous seen, identities (reverse index), log index.
+#       anonymous seen, identities (reverse index), log index, first touch,
+#       anonymous first touch.
 # ARGV: cap, events ttl, dedup ttl, log max length (0: unbounded), now,
 #       then per event: customer, payload, link?, field, count?, event id, identity member
 INGEST = (
@@ -51,8 +52,8 @@ INGEST = (
 local cap, ev_ttl, dedup_ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local log_max, now = tonumber(ARGV[4]), tonumber(ARGV[5])
 local out = {}
-for i = 0, (#KEYS - 1) / 8 - 1 do
-  local k, a = 1 + i * 8, 5 + i * 7
+for i = 0, (#KEYS - 1) / 10 - 1 do
+  local k, a = 1 + i * 10, 5 + i * 7
   local seen, list = KEYS[k + 1], KEYS[k + 2]
   local cid, payload, eid = ARGV[a + 1], ARGV[a + 2], ARGV[a + 6]
   redis.call('ZREMRANGEBYSCORE', seen, '-inf', now)  -- an expired marker is no marker
@@ -79,6 +80,11 @@ for i = 0, (#KEYS - 1) / 8 - 1 do
           redis.call('ZADD', seen, 'GT', unpack(batch))
         end
         redis.call('DEL', KEYS[k + 6])
+        local touch = redis.call('GET', KEYS[k + 10])
+        if touch then
+          redis.call('SET', KEYS[k + 9], touch, 'NX')
+          redis.call('DEL', KEYS[k + 10])
+        end
       end
     end
     redis.call('RPUSH', list, payload)
@@ -100,6 +106,14 @@ CONSENT = (
 redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 append_log(KEYS[2], KEYS[3], tonumber(ARGV[3]), ARGV[1], ARGV[2], tonumber(ARGV[4]))
 return redis.call('HGETALL', KEYS[1])
+"""
+)
+# KEYS: decision log, the customer's decision-log index. ARGV: customer, LoggedDecision
+# JSON, log max length (0: unbounded), index length kept unpruned.
+LOG_DECISION = (
+    _LOG
+    + """
+append_log(KEYS[1], KEYS[2], tonumber(ARGV[3]), ARGV[1], ARGV[2], tonumber(ARGV[4]))
 """
 )
 # KEYS: identity. ARGV: customer. Unlinks the identifier only if it is still that
@@ -152,18 +166,20 @@ def ingest_call(
         events_key = keys.customer_events(e.customer_id)
         ident = anon = counter = anon_seen = idents = events_key  # same slot when unused
         member = ""
+        touch = anon_touch = keys.customer_first_touch(e.customer_id)
         if e.link is not None:
             ident = keys.identity(e.link.id_type, e.link.id_value)
             member = keys.identity_member(e.link.id_type, e.link.id_value)
             anon = keys.customer_events(e.link.anonymous_id)
             anon_seen = keys.customer_seen(e.link.anonymous_id)
             idents = keys.customer_identities(e.customer_id)
+            anon_touch = keys.customer_first_touch(e.link.anonymous_id)
         offer, field = e.counter if e.counter is not None else ("", "")
         if e.counter is not None:
             counter = keys.counters(offer)
         seen = keys.customer_seen(e.customer_id)
         script_keys += [seen, events_key, ident, anon, counter, anon_seen, idents,
-                        keys.customer_log(e.customer_id)]  # fmt: skip
+                        keys.customer_log(e.customer_id), touch, anon_touch]  # fmt: skip
         args += [
             e.customer_id,
             e.payload,
@@ -174,3 +190,14 @@ def ingest_call(
             member,
         ]
     return script_keys, args
+
+
+# KEYS: experiments. ARGV: checksum, blob, expected ("-": unconditional, "": none stored).
+PUT_EXPERIMENTS = """
+if ARGV[3] ~= '-' then
+  local cur = redis.call('HGET', KEYS[1], 'sum') or ''
+  if cur ~= ARGV[3] then return 0 end
+end
+redis.call('HSET', KEYS[1], 'sum', ARGV[1], 'blob', ARGV[2])
+return 1
+"""

@@ -16,12 +16,14 @@ from contextlib import AbstractAsyncContextManager
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
 
 from omnioffer.store.base import (
     SERVED,
     CustomerRecord,
     Erasure,
     IngestResult,
+    RecordedDecision,
     StoredEvent,
     StoreError,
     StoreLimits,
@@ -38,12 +40,14 @@ from omnioffer.store.redis.scripts import (
     CONSENT,
     DROP,
     INGEST,
+    LOG_DECISION,
+    PUT_EXPERIMENTS,
     UNLINK,
     ingest_call,
 )
 from omnioffer.store.redis.versions import delete_matching, read_versions, require_loading
 from omnioffer.store.redis.wire import WirePool
-from omnioffer.store.redis.wire_options import ClientOptions, wire_options
+from omnioffer.store.redis.wire_options import ClientOptions, Command, wire_options
 
 __all__ = ["ACTIVATE", "BEGIN", "DROP", "INGEST", "RedisStore", "ingest_call", "redact_url"]
 
@@ -105,6 +109,8 @@ class RedisStore:
         self._drop = self._r.register_script(DROP)
         self._consent = self._r.register_script(CONSENT)
         self._unlink = self._r.register_script(UNLINK)
+        self._put_experiments = self._r.register_script(PUT_EXPERIMENTS)
+        self._log_decision = self._r.register_script(LOG_DECISION)
         client = ClientOptions(max_connections, socket_timeout, socket_connect_timeout)
         self._round_trip = RoundTrips(self._r, wire_options(url, client) if wire else None)
 
@@ -212,14 +218,15 @@ class RedisStore:
     # --- per request -------------------------------------------------------------
     async def fetch_customer(self, version: str, customer_id: str) -> CustomerRecord:
         async with self._guard("fetch_customer"):
-            batch, events, last, consent = await self._round_trip(
+            batch, events, last, consent, touch = await self._round_trip(
                 ("GET", keys.customer_batch(version, customer_id)),
                 ("LRANGE", keys.customer_events(customer_id), 0, -1),
                 ("GET", keys.customer_last_decision(customer_id)),
                 ("HGETALL", keys.customer_consent(customer_id)),
+                ("GET", keys.customer_first_touch(customer_id)),
             )
         return CustomerRecord(batch=batch, events=list(events), last_decision=last,
-                              consent=_consent(consent))  # fmt: skip
+                              consent=_consent(consent), first_touch=touch)  # fmt: skip
 
     async def resolve(self, id_type: str, id_value: str) -> str | None:
         async with self._guard("resolve"):
@@ -300,18 +307,99 @@ class RedisStore:
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
         """The record, the customer's last decision, and the record's id in the
         customer's index (pruned of expired ids), for erasure: one round trip."""
-        key, ttl = keys.decision(decision_id), self.limits.decision_ttl_s
-        cid, now = check_id(customer_id, "customer id"), time.time()
-        index = keys.customer_decisions(cid)
+        ttl, cid = self.limits.decision_ttl_s, check_id(customer_id, "customer id")
+        commands = self._remember(decision_id, cid, payload, ttl, time.time())
         async with self._guard("remember_decision"):  # two hash slots: no MULTI on a cluster
-            await self._round_trip(
-                ("HSET", key, "c", cid, "p", payload),
-                ("EXPIRE", key, ttl),
-                ("SET", keys.customer_last_decision(customer_id), payload, "EX", ttl),
-                ("ZADD", index, repr(now + ttl), decision_id),
-                ("ZREMRANGEBYSCORE", index, "-inf", repr(now)),
-                ("EXPIRE", index, ttl),
-            )
+            await self._round_trip(*commands)
+
+    @staticmethod
+    def _remember(
+        decision_id: str, cid: str, payload: bytes, ttl: int, now: float
+    ) -> list[Command]:
+        key, index = keys.decision(decision_id), keys.customer_decisions(cid)
+        return [
+            ("HSET", key, "c", cid, "p", payload),
+            ("EXPIRE", key, ttl),
+            ("SET", keys.customer_last_decision(cid), payload, "EX", ttl),
+            ("ZADD", index, repr(now + ttl), decision_id),
+            ("ZREMRANGEBYSCORE", index, "-inf", repr(now)),
+            ("EXPIRE", index, ttl),
+        ]
+
+    def _xadd(self, cid: str, logged: bytes) -> Command:
+        """A decision-log entry; a customer's is indexed under it too (LOG_DECISION)."""
+        if cid:
+            sha, keep = self._log_decision.sha, self.limits.max_events_per_customer
+            return ("EVALSHA", sha, 2, keys.decision_log(), keys.customer_decision_log(cid),
+                    cid, logged, self.log_max_len or 0, keep)  # fmt: skip
+        trim: tuple[str | int, ...] = ()
+        if self.log_max_len is not None:
+            trim = ("MAXLEN", "~", self.log_max_len)
+        return ("XADD", keys.decision_log(), *trim, "*", "c", cid, "p", logged)
+
+    async def _logging_round_trip(self, commands: list[Command]) -> None:
+        """A round trip with decision-log entries in it: a Redis that does not know the
+        script yet (a restart, a failover) answers NOSCRIPT before running it; load it
+        and send the round trip again (its other commands are idempotent)."""
+        try:
+            await self._round_trip(*commands)
+        except NoScriptError:
+            await self._r.script_load(LOG_DECISION)
+            await self._round_trip(*commands)
+
+    async def record_decision(self, decision: RecordedDecision) -> None:
+        """One round trip, no MULTI (the keys live in several hash slots on a cluster)."""
+        cid = "" if decision.customer_id is None else check_id(decision.customer_id)
+        commands: list[Command] = []
+        if decision.payload is not None and cid:
+            ttl = self.limits.decision_ttl_s
+            commands += self._remember(decision.decision_id, cid, decision.payload, ttl,
+                                       time.time())  # fmt: skip
+        if decision.first_touch is not None and cid:
+            commands.append(("SET", keys.customer_first_touch(cid), decision.first_touch, "NX"))
+        if decision.logged is not None:
+            commands.append(self._xadd(cid, decision.logged))
+        if commands:
+            async with self._guard("record_decision"):
+                await self._logging_round_trip(commands)
+
+    async def log_decisions(self, records: Sequence[tuple[str, bytes]]) -> None:
+        commands = [self._xadd(check_id(c) if c else "", p) for c, p in records]
+        if commands:
+            async with self._guard("log_decisions"):
+                await self._logging_round_trip(commands)
+
+    async def read_decisions(self, after: str | None, limit: int) -> list[tuple[str, bytes]]:
+        if limit <= 0:
+            return []
+        start = "-" if after is None else f"({after}"
+        async with self._guard("read_decisions"):
+            entries = await self._r.xrange(keys.decision_log(), min=start, max="+", count=limit)
+        return [
+            (_text(entry_id), _blob(fields[b"p"]))
+            for entry_id, fields in entries or []
+            if entry_id is not None and fields is not None
+        ]
+
+    async def keep_first_touch(self, customer_id: str, record: bytes) -> bool:
+        key = keys.customer_first_touch(customer_id)
+        async with self._guard("keep_first_touch"):
+            return bool(await self._r.set(key, record, nx=True))
+
+    async def get_experiments(self) -> tuple[str, bytes] | None:
+        async with self._guard("get_experiments"):
+            found, blob = await self._r.hmget(keys.experiments(), ["sum", "blob"])
+        return None if found is None or blob is None else (_text(found), _blob(blob))
+
+    async def experiments_checksum(self) -> str | None:
+        async with self._guard("experiments_checksum"):
+            found = await self._r.hget(keys.experiments(), "sum")
+        return None if found is None else _text(found)
+
+    async def put_experiments(self, checksum: str, blob: bytes, expected: str | None) -> bool:
+        args: list[str | bytes] = [checksum, blob, "-" if expected is None else expected]
+        async with self._guard("put_experiments"):
+            return bool(await self._put_experiments(keys=[keys.experiments()], args=args))
 
     async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None:
         async with self._guard("recall_decision"):

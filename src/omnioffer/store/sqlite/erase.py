@@ -27,6 +27,8 @@ ROWS: Mapping[str, tuple[str, str]] = {
     "decisions": ("decisions", "customer_id"),
     "consent": ("consents", "customer_id"),
     "log": ("log", "customer_id"),
+    "first_touch": ("first_touch", "customer_id"),
+    "decision_log": ("decision_log", "customer_id"),
     "identities": ("identities", "customer_id"),
 }
 

@@ -47,6 +47,12 @@ def apply_link(
         (cid, link.anonymous_id),
     )
     conn.execute("DELETE FROM seen WHERE customer_id = ?", (link.anonymous_id,))
+    conn.execute(  # first touch: the anonymous id's record, unless the customer has one
+        "INSERT OR IGNORE INTO first_touch SELECT ?, payload FROM first_touch "
+        "WHERE customer_id = ?",
+        (cid, link.anonymous_id),
+    )
+    conn.execute("DELETE FROM first_touch WHERE customer_id = ?", (link.anonymous_id,))
 
 
 def append(conn: sqlite3.Connection, e: StoredEvent, now: float, limits: StoreLimits) -> None:

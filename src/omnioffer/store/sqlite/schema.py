@@ -4,11 +4,12 @@ The schema version lives in PRAGMA user_version, so a file written by another
 omnioffer (or by something else entirely) is refused instead of misread. A file of an
 older version this one knows how to upgrade is migrated in place on opening.
 
-Version 2 (from 1): dedup markers are per customer (`seen` is keyed by customer and
-event id: the version-1 markers are dropped, so for up to dedup_ttl_s after the upgrade
-a retry of an older batch can be stored again), the live consent overlay (`consents`)
-and the tombstones are new, and the log, identities and decisions are indexed by
-customer (for erasure).
+Version 2 (from 1): the decision log, first-touch records and experiment definitions.
+Version 3 (from 2): dedup markers are per customer (`seen` is keyed by customer and
+event id: the older markers are dropped, so for up to dedup_ttl_s after the upgrade a
+retry of an older batch can be stored again), the live consent overlay (`consents`)
+and the tombstones are new, and the event log, decision log, identities and decisions
+are indexed by customer (for erasure).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from omnioffer.store.base import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _BUSY_TIMEOUT_MS = 5000
 _V1 = """
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -46,20 +47,33 @@ CREATE TABLE last_decisions(customer_id TEXT PRIMARY KEY, payload BLOB NOT NULL,
 CREATE TABLE counters(offer_id TEXT NOT NULL, field TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY(offer_id, field)) WITHOUT ROWID;
 """
+# Version 2: the decision log, first-touch records and the experiment definitions.
 _V1_TO_V2 = """
-DROP TABLE seen;
+CREATE TABLE IF NOT EXISTS decision_log(seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    customer_id TEXT NOT NULL, payload BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS first_touch(customer_id TEXT PRIMARY KEY, payload BLOB NOT NULL)
+    WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS experiments(id INTEGER PRIMARY KEY CHECK (id = 1),
+    checksum TEXT NOT NULL, blob BLOB NOT NULL);
+"""
+# Version 3: per-customer dedup markers, the consent overlay, tombstones, and the
+# indexes by customer that erasure reads.
+_V2_TO_V3 = """
+DROP TABLE IF EXISTS seen;
 CREATE TABLE seen(customer_id TEXT NOT NULL, event_id TEXT NOT NULL, expires REAL NOT NULL,
     PRIMARY KEY(customer_id, event_id)) WITHOUT ROWID;
-CREATE INDEX seen_by_expiry ON seen(expires);
-CREATE INDEX log_by_customer ON log(customer_id);
-CREATE INDEX identities_by_customer ON identities(customer_id);
-CREATE INDEX decisions_by_customer ON decisions(customer_id);
-CREATE TABLE consents(customer_id TEXT NOT NULL, channel TEXT NOT NULL,
+CREATE INDEX IF NOT EXISTS seen_by_expiry ON seen(expires);
+CREATE INDEX IF NOT EXISTS log_by_customer ON log(customer_id);
+CREATE INDEX IF NOT EXISTS decision_log_by_customer ON decision_log(customer_id);
+CREATE INDEX IF NOT EXISTS identities_by_customer ON identities(customer_id);
+CREATE INDEX IF NOT EXISTS decisions_by_customer ON decisions(customer_id);
+CREATE TABLE IF NOT EXISTS consents(customer_id TEXT NOT NULL, channel TEXT NOT NULL,
     granted INTEGER NOT NULL, PRIMARY KEY(customer_id, channel)) WITHOUT ROWID;
-CREATE TABLE tombstones(digest TEXT PRIMARY KEY, erased_at REAL NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tombstones(digest TEXT PRIMARY KEY, erased_at REAL NOT NULL)
+    WITHOUT ROWID;
 """
-_MIGRATIONS = {1: _V1_TO_V2}  # from version N to N + 1
-_SCHEMA = _V1 + _V1_TO_V2  # a new file: every step, in order
+_MIGRATIONS = {1: _V1_TO_V2, 2: _V2_TO_V3}  # from version N to N + 1
+_SCHEMA = _V1 + _V1_TO_V2 + _V2_TO_V3  # a new file: every step, in order
 
 
 def configure(conn: sqlite3.Connection) -> None:

@@ -21,6 +21,7 @@ from omnioffer.store.base import (
     CustomerRecord,
     Erasure,
     IngestResult,
+    RecordedDecision,
     StoredEvent,
     StoreError,
     StoreLimits,
@@ -202,11 +203,15 @@ class EmbeddedStore:
                 (customer_id, now),
             ).fetchone()
             consent = _overlay(self._conn, customer_id)
+            touch = self._conn.execute(
+                "SELECT payload FROM first_touch WHERE customer_id = ?", (customer_id,)
+            ).fetchone()
         return CustomerRecord(
             batch=None if batch is None else bytes(batch[0]),
             events=events,
             last_decision=None if last is None else bytes(last[0]),
             consent=consent,
+            first_touch=None if touch is None else bytes(touch[0]),
         )
 
     async def resolve(self, id_type: str, id_value: str) -> str | None:
@@ -292,6 +297,60 @@ class EmbeddedStore:
         with self._write("remember_decision") as conn:
             conn.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?)", row)
             conn.execute("INSERT OR REPLACE INTO last_decisions VALUES (?, ?, ?)", row[1:])
+
+    async def record_decision(self, decision: RecordedDecision) -> None:
+        """One transaction for the decision's three writes."""
+        cid = "" if decision.customer_id is None else check_id(decision.customer_id)
+        with self._write("record_decision") as conn:
+            if decision.payload is not None and cid:
+                row = (check_id(decision.decision_id, "decision id"), cid, decision.payload,
+                       self._clock() + self.limits.decision_ttl_s)  # fmt: skip
+                conn.execute("INSERT OR REPLACE INTO decisions VALUES (?, ?, ?, ?)", row)
+                conn.execute("INSERT OR REPLACE INTO last_decisions VALUES (?, ?, ?)", row[1:])
+            if decision.first_touch is not None and cid:
+                conn.execute("INSERT OR IGNORE INTO first_touch VALUES (?, ?)",
+                             (cid, decision.first_touch))  # fmt: skip
+            if decision.logged is not None:
+                conn.execute("INSERT INTO decision_log(customer_id, payload) VALUES (?, ?)",
+                             (cid, decision.logged))  # fmt: skip
+
+    async def log_decisions(self, records: Sequence[tuple[str, bytes]]) -> None:
+        rows = [(check_id(c) if c else "", bytes(p)) for c, p in records]
+        if not rows:
+            return
+        with self._write("log_decisions") as conn:
+            conn.executemany("INSERT INTO decision_log(customer_id, payload) VALUES (?, ?)", rows)
+
+    async def read_decisions(self, after: str | None, limit: int) -> list[tuple[str, bytes]]:
+        start = 0 if after is None else _log_seq(after)
+        rows = self._read(
+            "SELECT seq, payload FROM decision_log WHERE seq > ? ORDER BY seq LIMIT ?",
+            (start, max(limit, 0)),
+        )
+        return [(str(seq), bytes(payload)) for seq, payload in rows]
+
+    async def keep_first_touch(self, customer_id: str, record: bytes) -> bool:
+        row = (check_id(customer_id, "customer id"), bytes(record))
+        with self._write("keep_first_touch") as conn:
+            return conn.execute("INSERT OR IGNORE INTO first_touch VALUES (?, ?)", row).rowcount > 0
+
+    async def get_experiments(self) -> tuple[str, bytes] | None:
+        rows = self._read("SELECT checksum, blob FROM experiments WHERE id = 1")
+        return (str(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+    async def experiments_checksum(self) -> str | None:
+        rows = self._read("SELECT checksum FROM experiments WHERE id = 1")
+        return str(rows[0][0]) if rows else None
+
+    async def put_experiments(self, checksum: str, blob: bytes, expected: str | None) -> bool:
+        with self._write("put_experiments") as conn:
+            if expected is not None:
+                row = conn.execute("SELECT checksum FROM experiments WHERE id = 1").fetchone()
+                if (row[0] if row else "") != expected:
+                    return False
+            conn.execute("INSERT OR REPLACE INTO experiments VALUES (1, ?, ?)",
+                         (checksum, bytes(blob)))  # fmt: skip
+            return True
 
     async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None:
         rows = self._read(
