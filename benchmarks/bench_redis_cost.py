@@ -7,9 +7,10 @@ measure the neighbours; Redis's own INFO commandstats (microseconds spent in eac
 command, Lua scripts included) does not. Each run starts a private redis-server, then
 - ingests --events view events of 100,000 customers through RedisStore.ingest in
   batches of 1,000 (as POST /v1/events sends them), and reads the script's time;
-- makes --decisions fetch_customer + remember_decision pairs for 1,000 customers with
-  a 2 KiB batch row and 5 events each (a decision's two round trips), and sums the time
-  of every command.
+- makes --decisions fetch_customer + record_decision pairs for 1,000 customers with
+  a 2 KiB batch row and 5 events each (a decision's two round trips: the fetch, then
+  the feedback link, the last decision and a ~300-byte decision-log record), and sums
+  the time of every command.
 Printed: microseconds of Redis CPU per event and per decision, medians over runs. Set
 PYTHONPATH to another checkout's src/ to measure its store on the same workload.
 """
@@ -24,7 +25,7 @@ import redis
 
 from bench_materialize import exit_on_sigterm, redis_server
 from omnioffer.contracts.payloads import Event, encode_event
-from omnioffer.store.base import StoredEvent
+from omnioffer.store.base import RecordedDecision, StoredEvent
 from omnioffer.store.redis import RedisStore, keys
 
 CUSTOMERS, BATCH = 100_000, 1_000
@@ -52,7 +53,8 @@ async def decide(url: str, decisions: int) -> None:
         for n in range(decisions):
             cid = f"c{n % 1000:07d}"
             await store.fetch_customer("v1", cid)
-            await store.remember_decision(f"{n:032x}", cid, b"d" * 200)
+            logged = b'{"customer_id": "%s", ' % cid.encode() + b'"x": "' + b"l" * 260 + b'"}'
+            await store.record_decision(RecordedDecision(f"{n:032x}", cid, b"d" * 200, logged))
     finally:
         await store.close()
 
