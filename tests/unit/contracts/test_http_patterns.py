@@ -44,7 +44,7 @@ def test_a_name_has_no_white_space_nor_trailing_newline() -> None:
     assert _accepts(Name, "email_hash") and _accepts(Id, "line\n")  # ids may hold anything
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 @given(st.from_regex(ISO_TIMESTAMP, fullmatch=True))
 def test_every_timestamp_of_the_grammar_is_a_readable_instant(text: str) -> None:
     parsed = datetime.fromisoformat(text)  # never raises: the grammar has only real dates
