@@ -41,6 +41,8 @@ _SUBSCHEMA_MAPS = {"properties", "patternProperties", "dependentSchemas"}
 def state_rules(openapi: OpenAPI, settings: Settings) -> None:
     """Put the contract's schemas (and the key requirements) into Litestar's document."""
     schemas = component_schemas(settings.channels, extra=(Problem, Liveness))
+    if missing := sorted(set(openapi.components.schemas) - set(schemas)):  # a route's new struct
+        raise RuntimeError(f"add {', '.join(missing)} to contracts/http_schema.STRUCTS")
     openapi.components.schemas = {name: _schema(schema) for name, schema in schemas.items()}
     if settings.keys_file is not None:
         _require_keys(openapi, open_probes=is_loopback(settings.host))
