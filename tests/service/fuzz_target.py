@@ -173,13 +173,9 @@ def serve(models: Path, store_url: str, root: Path) -> Iterator[Target]:
         target = Target(url, key, World.of(models, now), log, store_url.split(":", 1)[0])
         _seed_decisions(target)
         yield target
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    finally:  # nothing of it is kept (the store and its files go with the test): no grace
+        process.kill()
+        process.wait(timeout=10)
 
 
 def _wait_until_live(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
