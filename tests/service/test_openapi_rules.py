@@ -238,8 +238,9 @@ def test_the_document_names_the_rules_and_every_problem_answer(
             continue
         for operation in item.values():
             statuses = set(operation["responses"])
-            assert {"400", "401", "403", "422", "503"} <= statuses, (path, statuses)
-            assert "413" in statuses or "requestBody" not in operation, (path, statuses)
+            assert {"400", "401", "403", "422", "429", "431", "503"} <= statuses, (path, statuses)
+            if "requestBody" in operation:
+                assert {"413", "415"} <= statuses, (path, statuses)
             for status in statuses - {"200"}:
                 content = operation["responses"][status]["content"]
                 assert "application/problem+json" in content, (path, status)

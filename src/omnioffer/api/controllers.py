@@ -49,13 +49,19 @@ _PROBLEM_DESCRIPTIONS = {
     404: "The addressed resource does not exist.",
     412: "If-Match names a version of the definitions that is no longer the current one.",
     413: "The request body is too large.",
+    415: "The body is not sent as Content-Type: application/json (or application/*+json).",
     422: "Well-formed but semantically wrong input (errors[].field).",
+    429: "The key's (or address's) rate limit is spent; retry after the Retry-After header.",
+    431: "The request's header lines are larger than max_header_bytes.",
     503: "The feature store is unavailable; retry after the Retry-After header.",
 }
+EVERY_ROUTE = (429, 431)  # the limits the app checks before any handler (api/app.py)
 
 
-def _problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem answers a route can give."""
+def _problems(*statuses: int, limited: bool = True) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem answers a route can give (`limited`: and the rate
+    and header limits'; /health/live has only the header limit)."""
+    codes = (*statuses, *EVERY_ROUTE) if limited else statuses
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -63,7 +69,7 @@ def _problems(*statuses: int) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
         )
-        for status in statuses
+        for status in codes
     }
 
 
@@ -107,7 +113,7 @@ class DecisionController(Controller):
         operation_id="createDecision",
         summary="Rank the next best offers for a customer on a channel",
         status_code=HTTP_200_OK,
-        responses=_problems(400, 401, 403, 413, 422, 503),
+        responses=_problems(400, 401, 403, 413, 415, 422, 503),
     )
     async def decide(
         self, data: JSONBody[DecisionRequest], services: ServicesDep
@@ -131,7 +137,7 @@ class DecisionController(Controller):
         operation_id="createRecommendations",
         summary="Recommend items for a customer",
         status_code=HTTP_200_OK,
-        responses=_problems(400, 401, 403, 413, 422, 503),
+        responses=_problems(400, 401, 403, 413, 415, 422, 503),
     )
     async def recommend(
         self, data: JSONBody[RecommendationRequest], services: ServicesDep
@@ -169,7 +175,7 @@ class EventController(Controller):
         operation_id="ingestEvents",
         summary="Record a batch of events (idempotent per event_id)",
         status_code=HTTP_200_OK,
-        responses=_problems(400, 401, 403, 413, 422, 503),
+        responses=_problems(400, 401, 403, 413, 415, 422, 503),
     )
     async def ingest(self, data: JSONBody[EventsRequest], services: ServicesDep) -> EventsResponse:
         with _store_errors(services.metrics, "ingest"):
@@ -180,7 +186,7 @@ class EventController(Controller):
         operation_id="recordFeedback",
         summary="Record what a customer did with a served offer",
         status_code=HTTP_200_OK,
-        responses=_problems(400, 401, 403, 404, 413, 422, 503),
+        responses=_problems(400, 401, 403, 404, 413, 415, 422, 503),
     )
     async def feedback(
         self, data: JSONBody[FeedbackRequest], services: ServicesDep
@@ -198,7 +204,8 @@ class HealthController(Controller):
 
     tags = ("operations",)
 
-    @get("/health/live", operation_id="getLiveness", summary="The process is up")
+    @get("/health/live", operation_id="getLiveness", summary="The process is up",
+         responses=_problems(431, limited=False))  # fmt: skip
     async def live(self) -> Liveness:
         return Liveness(status="ok")
 
