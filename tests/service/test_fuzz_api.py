@@ -63,7 +63,11 @@ def api(target: Target) -> Any:
     return schemathesis.openapi.from_url(f"{target.url}/schema/openapi.json", config=config)
 
 
-schema = schemathesis.pytest.from_fixture("api")
+# The routes of issue 14; the experiment routes (issue 15) came later and are not fuzzed yet.
+OPERATION_IDS = ["createDecision", "createRecommendations", "getSimilarItems", "ingestEvents",
+                 "recordFeedback", "getLiveness", "getReadiness", "getMetrics",
+                 "reloadPolicy"]  # fmt: skip
+schema = schemathesis.pytest.from_fixture("api").include(operation_id=OPERATION_IDS)
 
 
 @schema.parametrize()

@@ -233,16 +233,18 @@ def test_the_document_names_the_rules_and_every_problem_answer(
         assert schemas[component]["properties"]["channel"]["enum"] == list(DEFAULT_CHANNELS)
     timestamp = schemas["EventIn"]["properties"]["timestamp"]["anyOf"]
     assert {b["type"] for b in timestamp} == {"string", "number"}
-    for path, item in document["paths"].items():
-        if not path.startswith("/v1/"):
-            continue
-        for operation in item.values():
+    for path in (*ROUTES, "/v1/items/{item_id}/similar"):
+        for operation in document["paths"][path].values():
             statuses = set(operation["responses"])
             assert {"400", "401", "403", "422", "429", "431", "503"} <= statuses, (path, statuses)
             if "requestBody" in operation:
                 assert {"413", "415"} <= statuses, (path, statuses)
-            for status in statuses - {"200"}:
-                content = operation["responses"][status]["content"]
+    for path, item in document["paths"].items():
+        for operation in item.values():
+            statuses = set(operation["responses"])
+            assert {"429", "431"} <= statuses or path == "/health/live", (path, statuses)
+            for status in statuses - {"200"} - ({"503"} if path == "/health/ready" else set()):
+                content = operation["responses"][status]["content"]  # (readiness: its body)
                 assert "application/problem+json" in content, (path, status)
 
 
@@ -266,5 +268,11 @@ def test_with_keys_the_document_says_which_scope_each_route_needs(
     assert needs[("/admin/policy/reload", "post")][1] == [("apiKey", ["admin"])]
     assert needs[("/metrics", "get")] == [[("bearer", [])], [("apiKey", [])]]  # off loopback
     assert needs[("/health/live", "get")] == []
+    for path, item in document["paths"].items():  # a secured route documents its refusals
+        for operation in item.values():
+            if operation.get("security"):
+                assert "401" in operation["responses"], path
+                scoped = any(roles for r in operation["security"] for roles in r.values())
+                assert not scoped or "403" in operation["responses"], path
     channel = document["components"]["schemas"]["FeedbackRequest"]["properties"]["channel"]
     assert channel["enum"] == ["web", "pos"]

@@ -198,5 +198,5 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
-    state_rules(app.openapi_schema, settings)  # before the document is first served
+    state_rules(app, settings)  # before the document is first served
     return app

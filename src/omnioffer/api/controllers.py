@@ -51,17 +51,13 @@ _PROBLEM_DESCRIPTIONS = {
     413: "The request body is too large.",
     415: "The body is not sent as Content-Type: application/json (or application/*+json).",
     422: "Well-formed but semantically wrong input (errors[].field).",
-    429: "The key's (or address's) rate limit is spent; retry after the Retry-After header.",
-    431: "The request's header lines are larger than max_header_bytes.",
     503: "The feature store is unavailable; retry after the Retry-After header.",
 }
-EVERY_ROUTE = (429, 431)  # the limits the app checks before any handler (api/app.py)
 
 
-def _problems(*statuses: int, limited: bool = True) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem answers a route can give (`limited`: and the rate
-    and header limits'; /health/live has only the header limit)."""
-    codes = (*statuses, *EVERY_ROUTE) if limited else statuses
+def _problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problem answers a route can give (the limits every route
+    has, 429 and 431, are added by api/openapi.py)."""
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -69,7 +65,7 @@ def _problems(*statuses: int, limited: bool = True) -> dict[int, ResponseSpec]:
             media_type=PROBLEM_MEDIA_TYPE,
             generate_examples=False,
         )
-        for status in codes
+        for status in statuses
     }
 
 
@@ -204,8 +200,7 @@ class HealthController(Controller):
 
     tags = ("operations",)
 
-    @get("/health/live", operation_id="getLiveness", summary="The process is up",
-         responses=_problems(431, limited=False))  # fmt: skip
+    @get("/health/live", operation_id="getLiveness", summary="The process is up")
     async def live(self) -> Liveness:
         return Liveness(status="ok")
 

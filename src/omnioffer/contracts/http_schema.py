@@ -24,24 +24,17 @@ from omnioffer.contracts.schema import ITEM_EVENT_TYPES, OFFER_EVENT_TYPES
 REF_TEMPLATE = "#/components/schemas/{name}"
 JsonSchema = dict[str, Any]
 
-# The bodies a route takes or answers; the structs they nest are found from these.
-STRUCTS: tuple[type[msgspec.Struct], ...] = (
-    http.DecisionRequest, http.DecisionResponse, http.RecommendationRequest,
-    http.RecommendationResponse, http.SimilarResponse, http.EventsRequest, http.EventsResponse,
-    http.FeedbackRequest, http.FeedbackResponse, http.PolicyReloaded, http.Readiness,
-)  # fmt: skip
-
 _STRING = {"type": "string"}
 IDENTITY_RULE = "customer_id, or id_type + id_value (both or neither)"
 KIND_RULE = "item events (view, add_to_cart, purchase, return) need item_id; offer events offer_id"
 
 
 def component_schemas(
-    channels: Sequence[str], extra: Iterable[type[msgspec.Struct]] = ()
+    channels: Sequence[str], types: Iterable[type[msgspec.Struct]]
 ) -> dict[str, JsonSchema]:
-    """Every component schema of `STRUCTS` and `extra` (by struct name), with the rules."""
-    types = (*STRUCTS, *extra)
-    _, components = msgspec.json.schema_components(types, ref_template=REF_TEMPLATE)
+    """The component schema of every struct in `types` and of those they nest (by struct
+    name), with the rules."""
+    _, components = msgspec.json.schema_components(tuple(types), ref_template=REF_TEMPLATE)
     for name, schema in components.items():
         cls = getattr(http, name, None)  # every request body (and what it nests) is there
         if isinstance(cls, type) and issubclass(cls, http.Body):
