@@ -68,3 +68,12 @@ def redeems(cid: str, offers: list[str], now: float, tag: str = "") -> list[dict
         | ({"event_id": f"{tag}{n}"} if tag else {})
         for n, offer in enumerate(offers)
     ]  # fmt: skip
+
+
+def views(cid: str, items: list[str], now: float, tag: str) -> list[dict[str, Any]]:
+    """Web views of `items` in the last minute, with event ids `tag`N."""
+    return [
+        {"customer_id": cid, "channel": "web", "event_type": "view", "item_id": item,
+         "timestamp": iso(now - 50 + n), "event_id": f"{tag}{n}"}
+        for n, item in enumerate(items)
+    ]  # fmt: skip

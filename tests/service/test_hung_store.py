@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import redis as redis_py
 from helpers import customer_with_offers
-from redis_app import RedisApp, redeems, redis_app
+from redis_app import RedisApp, redeems, redis_app, views
 
 from omnioffer.contracts.payloads import decode_event
 from omnioffer.store.redis import RedisStore, keys
@@ -28,6 +28,8 @@ MODEL_POLL_S = 0.5
 HUNG_POLLS = 3  # the hang lasts this many model_poll_s periods at least
 PARALLEL = 6
 RECOVERY_DEADLINE_S = 10.0
+ITEMS = ["i000001", "i000002", "i000003", "i000004"]
+BURST = 20  # acknowledged batches sent just before the kill
 
 
 @pytest.fixture
@@ -101,7 +103,8 @@ def test_a_hung_redis_degrades_decisions_and_the_holder_backs_off(
         with ThreadPoolExecutor(PARALLEL) as pool:  # rounds of parallel decisions
             while time.monotonic() - hung_at < HUNG_POLLS * MODEL_POLL_S:
                 hung += pool.map(lambda _: s.decide(cid, "app"), range(PARALLEL))
-        refused = redeems(cid, offers[2:], s.now, tag="refused-")
+        refused = redeems(cid, offers[2:], s.now, tag="refused-") + views(
+            cid, ITEMS, s.now, tag="refused-view-")  # fmt: skip
         answer = s.events(refused)
         feedback = s.call("POST", "/v1/feedback", click)
         lookups_while_hung = [t for t in lookups["active_version"] if t >= hung_at]
@@ -130,11 +133,13 @@ def test_a_hung_redis_degrades_decisions_and_the_holder_backs_off(
     # retrying it is safe: its event ids make every copy after the first a duplicate.
     retried = s.events(refused).json()
     assert retried["accepted"] + retried["duplicates"] == len(refused), retried
+    assert retried["accepted"] in (0, len(refused)), retried  # the hung batch ran whole or not
     assert s.events(refused).json() == {"accepted": 0, "duplicates": len(refused)}
     assert s.call("POST", "/v1/feedback", click).json() == {"accepted": True, "duplicate": False}
 
-    ids = stored_event_ids(s.redis.url, cid)
-    assert sorted(i for i in ids if not i.startswith("fb:")) == ["acked-0", "acked-1", "refused-0"]
+    ids = stored_event_ids(s.redis.url, cid)  # each event exactly once, none acknowledged lost
+    expected = ["acked-0", "acked-1", *(e["event_id"] for e in refused)]
+    assert sorted(i for i in ids if not i.startswith("fb:")) == sorted(expected)
     assert ids.count(f"fb:{healthy['decision_id']}:{offers[0]}:click") == 1
     assert log_length(s.redis.url) == before + len(refused) + 1  # + the feedback, once
     errors = [a for a in s.answers if a[1] >= 500]
@@ -159,6 +164,9 @@ def test_a_killed_persistent_redis_loses_no_acknowledged_event(persistent_app: R
     offers = [o["offer_id"] for o in s.decide(cid, "app")["offers"][:3]]
     acked = redeems(cid, offers[:2], s.now, tag="acked-")
     assert s.events(acked).json() == {"accepted": 2, "duplicates": 0}
+    burst = [views(cid, ITEMS, s.now, tag=f"burst-{b}-") for b in range(BURST)]
+    for batch in burst:  # acknowledged one after the other, the last just before the kill
+        assert s.events(batch).json() == {"accepted": len(ITEMS), "duplicates": 0}
     before = log_length(s.redis.url)
 
     s.redis.kill()  # SIGKILL: no shutdown, no final save
@@ -168,7 +176,9 @@ def test_a_killed_persistent_redis_loses_no_acknowledged_event(persistent_app: R
     s.redis.start()  # same port and dir: the append-only file is replayed
 
     until(lambda: s.decide(cid, "app"), lambda d: d["fallback"] is None)  # or fails
-    assert stored_event_ids(s.redis.url, cid) == ["acked-0", "acked-1"]
-    assert log_length(s.redis.url) == before
+    ids = stored_event_ids(s.redis.url, cid)  # every acknowledged event, each exactly once
+    assert ids[:2] == ["acked-0", "acked-1"]
+    assert sorted(ids[2:]) == sorted(e["event_id"] for batch in burst for e in batch)
+    assert log_length(s.redis.url) == before == 2 + BURST * len(ITEMS)
     assert s.events(refused).json() == {"accepted": 1, "duplicates": 0}
     assert s.events(acked).json() == {"accepted": 0, "duplicates": 2}  # dedup markers too

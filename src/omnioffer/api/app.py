@@ -32,6 +32,7 @@ from omnioffer.api.docs_ui import DOCS_PATH, render_plugins
 from omnioffer.api.errors import exception_handlers
 from omnioffer.api.header_limit import check_header_size
 from omnioffer.api.metrics import Metrics, MetricsMiddleware
+from omnioffer.api.openapi import state_rules
 from omnioffer.api.ports import Decider, ResultsSource
 from omnioffer.api.rate_limit import CallerLimits, Limit, RateLimiter
 from omnioffer.api.results_routes import ExperimentResultsController
@@ -181,7 +182,7 @@ def create_app(
                                    metrics=metrics)  # fmt: skip
     if build_results is not None and results is None:
         lifespan = [*lifespan, _results_lifespan(build_results)]
-    return Litestar(
+    app = Litestar(
         route_handlers=[*ROUTE_HANDLERS, ExperimentResultsController, DASHBOARD],
         state=_configure_state(
             settings=settings, decider=decider, metrics=metrics, results=results
@@ -197,3 +198,5 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         debug=False,
     )
+    state_rules(app, settings)  # before the document is first served
+    return app

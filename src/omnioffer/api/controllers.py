@@ -49,16 +49,20 @@ from omnioffer.store.base import StoreUnavailable
 
 _PROBLEM_DESCRIPTIONS = {
     400: "Malformed JSON or a value of the wrong type, range or size (errors[].field).",
+    401: "No valid API key (with a keys file): Authorization: Bearer <key> or X-API-Key.",
+    403: "The key lacks the route's scope, or a channel the body names.",
     404: "The addressed resource does not exist.",
     412: "If-Match names a version of the definitions that is no longer the current one.",
     413: "The request body is too large.",
+    415: "The body is not sent as Content-Type: application/json (or application/*+json).",
     422: "Well-formed but semantically wrong input (errors[].field).",
     503: "The feature store is unavailable; retry after the Retry-After header.",
 }
 
 
 def _problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI entries for the problem answers a route can give."""
+    """OpenAPI entries for the problem answers a route can give (the limits every route
+    has, 429 and 431, are added by api/openapi.py)."""
     return {
         status: ResponseSpec(
             data_container=Problem,
@@ -110,7 +114,7 @@ class DecisionController(Controller):
         operation_id="createDecision",
         summary="Rank the next best offers for a customer on a channel",
         status_code=HTTP_200_OK,
-        responses=_problems(400, 413, 422, 503),
+        responses=_problems(400, 401, 403, 413, 415, 422, 503),
     )
     async def decide(
         self, data: JSONBody[DecisionRequest], services: ServicesDep
@@ -134,7 +138,7 @@ class DecisionController(Controller):
         operation_id="createRecommendations",
         summary="Recommend items for a customer",
         status_code=HTTP_200_OK,
-        responses=_problems(400, 413, 422, 503),
+        responses=_problems(400, 401, 403, 413, 415, 422, 503),
     )
     async def recommend(
         self, data: JSONBody[RecommendationRequest], services: ServicesDep
@@ -149,7 +153,7 @@ class DecisionController(Controller):
         "/items/{item_id:str}/similar",
         operation_id="getSimilarItems",
         summary="Items similar to one item",
-        responses=_problems(400, 404, 422, 503),
+        responses=_problems(400, 401, 403, 404, 422, 503),
     )
     async def similar(
         self,
@@ -172,7 +176,7 @@ class EventController(Controller):
         operation_id="ingestEvents",
         summary="Record a batch of events (idempotent per event_id)",
         status_code=HTTP_200_OK,
-        responses=_problems(400, 413, 422, 503),
+        responses=_problems(400, 401, 403, 413, 415, 422, 503),
     )
     async def ingest(self, data: JSONBody[EventsRequest], services: ServicesDep) -> EventsResponse:
         with _store_errors(services.metrics, "ingest"):
@@ -183,7 +187,7 @@ class EventController(Controller):
         operation_id="recordFeedback",
         summary="Record what a customer did with a served offer",
         status_code=HTTP_200_OK,
-        responses=_problems(400, 404, 413, 422, 503),
+        responses=_problems(400, 401, 403, 404, 413, 415, 422, 503),
     )
     async def feedback(
         self, data: JSONBody[FeedbackRequest], services: ServicesDep
@@ -220,7 +224,7 @@ class CustomerController(Controller):
         operation_id="eraseCustomer",
         summary="Erase every online trace of a customer and write its tombstone (idempotent)",
         status_code=HTTP_200_OK,
-        responses=_problems(400, 422, 503),
+        responses=_problems(400, 401, 403, 422, 503),
     )
     async def erase(self, customer_id: CustomerId, services: ServicesDep) -> ErasureResponse:
         with _store_errors(services.metrics, "erase"):
@@ -231,7 +235,7 @@ class CustomerController(Controller):
         operation_id="setConsent",
         summary="Grant or withdraw a customer's consent per channel, from the next decision on",
         status_code=HTTP_200_OK,
-        responses=_problems(400, 413, 422, 503),
+        responses=_problems(400, 401, 403, 413, 415, 422, 503),
     )
     async def consent(
         self, customer_id: CustomerId, data: ConsentBody, services: ServicesDep
@@ -260,7 +264,8 @@ class HealthController(Controller):
         responses={
             HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
                 data_container=Readiness, description="Not ready", generate_examples=False
-            )
+            ),
+            **_problems(401),  # off loopback, with a keys file
         },
     )
     async def ready(self, services: ServicesDep) -> Response[Readiness]:
@@ -277,6 +282,7 @@ class HealthController(Controller):
         operation_id="getMetrics",
         summary="Prometheus metrics (text exposition format)",
         media_type="text/plain",
+        responses=_problems(401),  # off loopback, with a keys file
     )
     async def exposition(self, services: ServicesDep) -> Response[bytes]:
         body, content_type = services.metrics.exposition()
@@ -295,7 +301,7 @@ class AdminController(Controller):
         operation_id="reloadPolicy",
         summary="Re-read [policy] from the settings file now; a bad one is refused",
         status_code=200,
-        responses=_problems(422),
+        responses=_problems(401, 403, 422),
     )
     async def reload_policy(self, services: ServicesDep) -> PolicyReloaded:
         """This worker applies it at once; the others within `model_poll_s`."""

@@ -4,8 +4,9 @@ Litestar converts a request body leniently (a numeric string becomes an int). Be
 the handler runs, the app's hook decodes the same bytes once (Litestar keeps them;
 the API-key check reads its channels from the same decoded body) and converts them
 to the route's contract struct in msgspec's strict mode, so a wrong JSON type fails
-with the usual 400 problem naming the field. Bodies that are not JSON at all are left
-to the normal path, which reports them as malformed.
+with the usual 400 problem naming the field. An integral number (`"k": 3.0`) is an
+integer, as JSON Schema (so the OpenAPI document) has it. Bodies that are not JSON at
+all are left to the normal path, which reports them as malformed.
 """
 
 from __future__ import annotations
@@ -56,8 +57,23 @@ def check_types(request: Request[Any, Any, Any], body: Any) -> None:
         return
     try:
         msgspec.convert(body, kind, strict=True)
-    except msgspec.ValidationError as exc:
-        raise ValidationException(str(exc)) from _named_member(body, kind, exc)
+    except msgspec.ValidationError:
+        try:  # JSON (and JSON Schema) has one number type: 3.0 is the integer 3, 2.5 is not
+            msgspec.convert(integral(body), kind, strict=True)
+        except msgspec.ValidationError as exc:
+            raise ValidationException(str(exc)) from _named_member(body, kind, exc)
+
+
+def integral(value: Any) -> Any:
+    """`value` with every float that has no fractional part made an int (in lists and
+    objects too). Asked only after a strict check failed, so a valid body pays nothing."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [integral(v) for v in value]
+    if isinstance(value, dict):
+        return {k: integral(v) for k, v in value.items()}
+    return value
 
 
 def _named_member(body: Any, kind: Any, exc: msgspec.ValidationError) -> msgspec.ValidationError:

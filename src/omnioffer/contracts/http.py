@@ -14,11 +14,33 @@ import msgspec
 from omnioffer.contracts.experiments import Experiment, Exposure, Holdout
 
 # Braces are refused in ids (they would break the store's Redis Cluster hash tags), and
-# ':' in names (identifier types and channels are key separators).
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=r"^[^{}]+$")]
-NAME_PATTERN = r"^[^{}:\s]+$"
+# ':' and white space in names (identifier types and channels are key separators).
+# Patterns mean the same to msgspec (Python `re`, which validates) and to JSON Schema
+# (ECMA-262, which clients and fuzzers read): white space is spelled out as the union of
+# both engines' `\s`, and `(?!\n)` stops Python's `$` from accepting a trailing newline.
+WHITE_SPACE = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+ID_PATTERN = r"^[^{}]+$"
+NAME_PATTERN = rf"^[^{{}}:{WHITE_SPACE}]+$(?!\n)"
+Id = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=ID_PATTERN)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 Score = float
+
+# Event timestamps: epoch seconds in [EARLIEST_TS, LATEST_TS] (1970 .. 2100), or an
+# ISO 8601 string of this grammar: YYYY-MM-DD, optionally [T or space]HH:MM[:SS[.f]]
+# (1-9 digits) and a zone (Z, +HH, +HHMM, +HH:MM; none = UTC), a real calendar date of
+# 1970..2099. It is a regular expression so the OpenAPI document can state it exactly
+# ([0-9], not \d: Python's \d also matches other scripts' digits, ECMA's does not).
+EARLIEST_TS, LATEST_TS = 0.0, 4_102_444_800.0
+_YEAR = r"(?:19[7-9][0-9]|20[0-9][0-9])"
+_LEAP_YEAR = r"(?:197[26]|198[048]|199[26]|20[02468][048]|20[13579][26])"
+_MONTH_DAY = (
+    r"(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"  # every month has 1..28
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)"  # all but February have 29 and 30
+    r"|(?:0[13578]|1[02])-31)"
+)
+_TIME = r"[T ](?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,9})?)?"
+_ZONE = r"(?:Z|[+-](?:[01][0-9]|2[0-3])(?::?[0-5][0-9])?)"
+ISO_TIMESTAMP = rf"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_YEAR}-02-29)(?:{_TIME}{_ZONE}?)?"
 
 EventType = Literal[
     "view",

@@ -11,17 +11,18 @@ batch is still deduplicated.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from omnioffer.contracts.erasure import ANON_PREFIX, anonymous_id
-from omnioffer.contracts.http import EventIn, FeedbackRequest
+from omnioffer.contracts.http import EARLIEST_TS, ISO_TIMESTAMP, LATEST_TS, EventIn, FeedbackRequest
 from omnioffer.contracts.payloads import Event, encode_event
 from omnioffer.errors import InputError
 from omnioffer.store.base import FeatureStore, IdentityLink, StoredEvent
 
 ITEM_EVENTS = frozenset({"view", "add_to_cart", "purchase", "return"})
-MIN_TS, MAX_TS = 0.0, 4_102_444_800.0  # 1970 .. 2100
+_ISO = re.compile(ISO_TIMESTAMP)
 
 
 MAX_SKEW_S = 300.0  # default max_clock_skew_s: events stamped later than this are refused
@@ -29,16 +30,16 @@ MAX_SKEW_S = 300.0  # default max_clock_skew_s: events stamped later than this a
 
 def parse_timestamp(value: str | float, field: str) -> float:
     if isinstance(value, str):
-        try:
-            parsed = datetime.fromisoformat(value)
-        except ValueError:
-            raise InputError(field, f"not an ISO 8601 timestamp: {value!r}") from None
+        if _ISO.fullmatch(value) is None:  # the grammar the OpenAPI document states
+            raise InputError(field, f"not an ISO 8601 timestamp of 1970..2099 "
+                             f"(YYYY-MM-DD[THH:MM[:SS[.f]]][Z|+HH:MM]): {value!r}")  # fmt: skip
+        parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             parsed = parsed.replace(tzinfo=UTC)
         ts = parsed.timestamp()
     else:
         ts = float(value)
-    if not MIN_TS <= ts <= MAX_TS:
+    if not EARLIEST_TS <= ts <= LATEST_TS:
         raise InputError(field, f"timestamp {value!r} is outside 1970..2100")
     return ts
 
