@@ -48,6 +48,7 @@ from omnioffer.contracts.payloads import (
 from omnioffer.jobs.serving_files import build_catalog, customer_batches
 from omnioffer.registry import LoadedVersion, load_version
 from omnioffer.store import FeatureStore, open_store
+from omnioffer.store.redis import keys
 
 DEFAULT_CACHE = Path("/tmp/omnioffer-bench")
 CHUNK = 5_000  # customer_batches' default chunk
@@ -273,7 +274,7 @@ def materialize_real(server: RedisServer, models: Path) -> dict[str, float]:
            "--store", server.url + BULK_QUERY]  # fmt: skip
     wall, rss, _ = run_measured(cmd)
     version = current_version(models)
-    doc = json.loads(server.client().hget("oo:1:versions", version) or "{}")
+    doc = json.loads(server.client().hget(keys.versions(), version) or "{}")
     path = models / version / "serving" / "identities.parquet"
     identities = pl.scan_parquet(path).select(pl.len()).collect().item()
     return {"customers": int(doc.get("customers", 0)), "identities": identities,

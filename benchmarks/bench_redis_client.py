@@ -72,8 +72,10 @@ class PipelineClient:
         pipe.get(keys.customer_batch(version, customer_id))
         pipe.lrange(keys.customer_events(customer_id), 0, -1)
         pipe.get(keys.customer_last_decision(customer_id))
-        batch, events, last = await pipe.execute()
-        return CustomerRecord(batch=batch, events=list(events), last_decision=last)
+        pipe.hgetall(keys.customer_consent(customer_id))
+        batch, events, last, consent = await pipe.execute()
+        live = {k.decode(): v == b"1" for k, v in consent.items()}
+        return CustomerRecord(batch=batch, events=list(events), last_decision=last, consent=live)
 
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
         key = keys.decision(decision_id)
@@ -81,6 +83,10 @@ class PipelineClient:
         pipe.hset(key, mapping={"c": customer_id, "p": payload})
         pipe.expire(key, self._ttl)
         pipe.set(keys.customer_last_decision(customer_id), payload, ex=self._ttl)
+        index, now = keys.customer_decisions(customer_id), time.time()
+        pipe.zadd(index, {decision_id: now + self._ttl})
+        pipe.zremrangebyscore(index, "-inf", now)
+        pipe.expire(index, self._ttl)
         await pipe.execute()
 
     async def close(self) -> None:

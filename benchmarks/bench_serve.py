@@ -58,6 +58,7 @@ from bench_materialize import (
     stop_group,
 )
 from omnioffer.api_keys import KeyFile
+from omnioffer.store.redis import keys
 
 HERE = Path(__file__).resolve().parent
 WRK = HERE / "wrk"
@@ -363,7 +364,7 @@ def start_servers(
                 target_env = {**env, "OMNIOFFER_RATE_LIMIT_PER_S": NEVER_REFUSED,
                               "OMNIOFFER_RATE_LIMIT_BURST": NEVER_REFUSED}  # fmt: skip
         else:
-            key = f"oo:1:m:{current_version(models)}:{{c:%ID%}}:f"
+            key = keys.customer_batch(current_version(models), "%ID%")
             cmd = floor_cmd(server, port, args.workers, key)
             ready = f"{base}/floor/{ids.read_text().split(chr(10), 1)[0]}"
         procs[target] = stack.enter_context(background(cmd, target_env))

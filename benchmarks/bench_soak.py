@@ -47,9 +47,10 @@ from bench_materialize import (
 )
 from bench_serve import WRK, background, decision_counts, wait_http, worker_pids
 from omnioffer.api_keys import KeyFile
+from omnioffer.store.redis import keys
 
 DAY_S = 86_400.0
-LOG_KEY = "oo:1:log"
+LOG_KEY = keys.log()
 
 
 @dataclass

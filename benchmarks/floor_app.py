@@ -1,7 +1,7 @@
 """The floor for bench_serve.py: a bare Litestar app whose one route does one Redis GET.
 
     .venv/bin/python benchmarks/floor_app.py --port 8001 --redis redis://127.0.0.1:6390/0 \\
-        --key 'oo:1:m:VERSION:{c:%ID%}:f'
+        --key 'oo:2:m:VERSION:{c:%ID%}:f'
 
 GET /floor/{id} reads the key --key names with %ID% replaced by the id (bench_serve.py
 passes a customer's batch-record key, so the floor reads the same values a decision

@@ -12,8 +12,10 @@ from litestar.testing import TestClient
 
 from omnioffer.api.app import create_app
 from omnioffer.contracts.http import (
+    ConsentResponse,
     DecisionRequest,
     DecisionResponse,
+    ErasureResponse,
     EventsRequest,
     EventsResponse,
     FeedbackRequest,
@@ -117,6 +119,15 @@ class FakeDecider:
     async def feedback(self, request: FeedbackRequest) -> FeedbackResponse:
         self._enter("feedback", request)
         return FeedbackResponse(accepted=True, duplicate=False)
+
+    async def erase_customer(self, customer_id: str) -> ErasureResponse:
+        self._enter("erase_customer", customer_id)
+        return ErasureResponse(customer_id=customer_id, erased=False, removed={}, tombstones=1,
+                               detail="nothing was stored")  # fmt: skip
+
+    async def set_consent(self, customer_id: str, changes: dict[str, bool]) -> ConsentResponse:
+        self._enter("set_consent", (customer_id, changes))
+        return ConsentResponse(customer_id=customer_id, consent=changes)
 
     async def reload_policy(self) -> PolicyReloaded:
         self._enter("reload_policy", None)

@@ -42,6 +42,8 @@ OPERATIONS = {
     ("/v1/items/{item_id}/similar", "get"): "getSimilarItems",
     ("/v1/events", "post"): "ingestEvents",
     ("/v1/feedback", "post"): "recordFeedback",
+    ("/v1/customers/{customer_id}", "delete"): "eraseCustomer",
+    ("/v1/customers/{customer_id}/consent", "put"): "setConsent",
     ("/health/live", "get"): "getLiveness",
     ("/health/ready", "get"): "getReadiness",
     ("/metrics", "get"): "getMetrics",

@@ -34,7 +34,7 @@ def server() -> Iterator[RedisServer]:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """REDIS_URL when set (only "oo:1:*" keys are touched), else a private server."""
+    """REDIS_URL when set (only this layout's "oo:2:*" keys are touched), else a private server."""
     url = os.environ.get("REDIS_URL")
     if url:
         yield url

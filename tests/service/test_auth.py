@@ -1,5 +1,6 @@
 """API keys through the real app: every route against no key, a bad key, a revoked key,
-the wrong scope, the wrong channel and the right key; the open routes stay open."""
+the wrong scope, the wrong channel and the right key (erasure and consent included);
+the open routes stay open."""
 
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ def world(
     made = {scope: keys.create(scope, [scope]) for scope in ("decide", "recommend", "events",
                                                                "feedback", "admin")}  # fmt: skip
     made["app-only"] = keys.create("app-only", ["decide", "events"], ["app"])
+    made["email-events"] = keys.create("email-events", ["events"], ["email"])
     made["revoked"] = keys.create("revoked", ["decide"])
     keys.revoke(made["revoked"].split("_")[1])
     keys.write()
@@ -109,6 +111,41 @@ def test_similar_items_admin_and_the_probes(
     for probe in ("/health/ready", "/metrics"):  # host 0.0.0.0: a key is needed
         assert client.get(probe).status_code == 401
         assert _call(client, ("GET", probe, None), keys["decide"]).status_code == 200
+
+
+def test_erasure_needs_the_admin_scope(world: tuple[TestClient, dict[str, str], float]) -> None:
+    client, keys, _ = world
+    erase = ("DELETE", "/v1/customers/c0000002", None)
+    for bad in (None, "oo_nope_nope", keys["revoked"]):
+        assert _call(client, erase, bad).status_code == 401
+    for scope in ("decide", "recommend", "events", "feedback", "email-events"):
+        r = _call(client, erase, keys[scope])
+        assert r.status_code == 403 and "'admin'" in r.json()["detail"], (scope, r.text)
+    assert _call(client, erase, keys["admin"], bearer=False).status_code == 200
+
+
+def test_consent_needs_admin_or_an_events_key_of_that_channel(
+    world: tuple[TestClient, dict[str, str], float],
+) -> None:
+    client, keys, _ = world
+
+    def put(body: dict[str, bool]) -> tuple[str, str, dict[str, bool]]:
+        return ("PUT", "/v1/customers/c0000003/consent", body)
+
+    assert _call(client, put({"email": False}), None).status_code == 401
+    assert _call(client, put({"email": False}), "oo_nope_nope").status_code == 401
+    for scope in ("decide", "recommend", "feedback", "events"):  # events: not channel-limited
+        assert _call(client, put({"email": False}), keys[scope]).status_code == 403, scope
+    assert _call(client, put({"email": False}), keys["email-events"]).status_code == 200
+    r = _call(client, put({"email": True, "sms": False}), keys["email-events"])
+    assert r.status_code == 403 and "not 'sms'" in r.json()["detail"]
+    assert _call(client, put({"app": False}), keys["app-only"]).status_code == 200
+    r = _call(client, put({"sms": False}), keys["admin"])
+    assert r.status_code == 200 and r.json()["consent"] == {
+        "app": False,
+        "email": False,
+        "sms": False,
+    }
 
 
 def test_serve_off_loopback_without_keys_refuses_unless_insecure(tmp_path: Path) -> None:

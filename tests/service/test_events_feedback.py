@@ -39,7 +39,7 @@ def test_a_bad_event_rejects_the_whole_batch_and_names_the_field(
     assert r.json()["errors"][0]["field"] == "$.events[1].item_id"
     r = client.post("/v1/events", json={"events": [{**good, "channel": "fax"}]})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "$.events[0].channel"
-    _, n = export_events(open_store(embedded_url), tmp_path / "export")
+    n = export_events(open_store(embedded_url), tmp_path / "export").events
     assert n == 0, "nothing of a refused batch was written"
 
 
@@ -111,7 +111,8 @@ def test_export_events_writes_a_valid_contract_file(
          "item_id": "i000003", "timestamp": iso(now - 40)},
     )  # fmt: skip
     out = tmp_path / "export"
-    path, n = export_events(open_store(embedded_url), out)
+    done = export_events(open_store(embedded_url), out)
+    path, n = done.path, done.events
     assert n == 2
     frame = pl.read_parquet(path)
     assert frame.get_column("customer_id").to_list() == ["c0000002", None]

@@ -61,8 +61,10 @@ def test_a_paged_export_equals_the_one_page_export_in_log_order(
 ) -> None:
     client, now = served
     _post(client, now)
-    whole, n_whole = export_events(open_store(embedded_url), tmp_path / "whole", fmt)
-    paged, n_paged = export_events(open_store(embedded_url), tmp_path / "paged", fmt, page=3)
+    whole = export_events(open_store(embedded_url), tmp_path / "whole", fmt)
+    n_whole, whole = whole.events, whole.path
+    paged = export_events(open_store(embedded_url), tmp_path / "paged", fmt, page=3)
+    n_paged, paged = paged.events, paged.path
     assert n_whole == n_paged == EVENTS
     frame = _read(paged)
     assert frame.equals(_read(whole))
@@ -70,14 +72,16 @@ def test_a_paged_export_equals_the_one_page_export_in_log_order(
     assert frame.get_column("item_id").to_list() == items
     assert frame.get_column("id_value").to_list()[-1] == "ck-x"
     assert run_validate(tmp_path / "paged") == 0
-    assert sorted(p.name for p in (tmp_path / "paged").iterdir()) == [f"events.{fmt}"]
+    assert sorted(p.name for p in (tmp_path / "paged").iterdir()) == [
+        f"consents.{fmt}", f"erasures.{fmt}", f"events.{fmt}"]  # fmt: skip
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "csv"])
 def test_an_empty_log_gives_a_file_with_the_contract_columns(
     served: tuple[TestClient, float], embedded_url: str, tmp_path: Path, fmt: str
 ) -> None:
-    path, n = export_events(open_store(embedded_url), tmp_path / "out", fmt)
+    done = export_events(open_store(embedded_url), tmp_path / "out", fmt)
+    path, n = done.path, done.events
     frame = _read(path)
     assert n == 0 and frame.height == 0
     assert "event_id" in frame.columns and "revenue" in frame.columns
@@ -91,7 +95,7 @@ def test_a_store_failure_part_way_leaves_the_earlier_file_and_no_temporary_files
     post_events(client, {"customer_id": "c0000001", "channel": "web", "event_type": "view",
                          "item_id": "i000001", "timestamp": iso(now - 200)})  # fmt: skip
     out = tmp_path / "out"
-    earlier, _ = export_events(open_store(embedded_url), out, fmt)
+    earlier = export_events(open_store(embedded_url), out, fmt).path
     before = earlier.read_bytes()
     _post(client, now)
     failing = _FailsOnPage(open_store(embedded_url), failing_call=3)
@@ -99,7 +103,8 @@ def test_a_store_failure_part_way_leaves_the_earlier_file_and_no_temporary_files
         export_events(cast(FeatureStore, failing), out, fmt, page=2)
     assert failing.calls == 3, "two pages were written before the failure"
     assert earlier.read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == [f"events.{fmt}"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        f"consents.{fmt}", f"erasures.{fmt}", f"events.{fmt}"]  # fmt: skip
 
 
 def test_a_temporary_file_left_by_a_killed_run_is_not_appended_to(
@@ -110,7 +115,8 @@ def test_a_temporary_file_left_by_a_killed_run_is_not_appended_to(
     out = tmp_path / "out"
     out.mkdir()
     (out / ".events.csv.tmp").write_text("garbage,from,a,killed,run\n")
-    path, n = export_events(open_store(embedded_url), out, "csv", page=3)
+    done = export_events(open_store(embedded_url), out, "csv", page=3)
+    path, n = done.path, done.events
     assert n == EVENTS and _read(path).height == EVENTS
     assert "garbage" not in path.read_text()
 
@@ -142,12 +148,14 @@ def test_trim_deletes_what_was_exported_and_the_next_export_gets_the_rest(
 ) -> None:
     client, now = served
     _post(client, now)
-    first, n = export_events(open_store(embedded_url), tmp_path / "a", page=3, trim=True)
+    done = export_events(open_store(embedded_url), tmp_path / "a", page=3, trim=True)
+    first, n = done.path, done.events
     assert n == EVENTS and _read(first).height == EVENTS
     assert event_log(embedded_url) == []
     post_events(client, {"customer_id": "c0000001", "channel": "email", "event_type": "view",
                          "item_id": "i000010", "timestamp": iso(now - 5)})  # fmt: skip
-    second, n = export_events(open_store(embedded_url), tmp_path / "b", trim=True)
+    done = export_events(open_store(embedded_url), tmp_path / "b", trim=True)
+    second, n = done.path, done.events
     assert n == 1 and _read(second).get_column("item_id").to_list() == ["i000010"]
     assert _read(first).height == EVENTS, "the first export is left alone"
 
@@ -157,7 +165,7 @@ def test_trim_refuses_a_folder_that_holds_an_export_and_touches_nothing(
 ) -> None:
     client, now = served
     _post(client, now)
-    path, _ = export_events(open_store(embedded_url), tmp_path)  # no trim: the log stays
+    path = export_events(open_store(embedded_url), tmp_path).path  # no trim: the log stays
     before, log = path.read_bytes(), event_log(embedded_url)
     with pytest.raises(UsageError, match=r"events\.parquet exists: move it away first"):
         export_events(open_store(embedded_url), tmp_path, trim=True)

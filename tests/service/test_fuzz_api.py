@@ -30,7 +30,8 @@ EXAMPLES = int(os.environ.get("OMNIOFFER_FUZZ_EXAMPLES", "12"))
 REPORT = os.environ.get("OMNIOFFER_FUZZ_REPORT")  # a folder: <store>.json, every answer counted
 MIN_POSITIVE_2XX = 0.5  # of the schema-valid requests, at least this share answered 2xx
 OPERATIONS = {"POST /v1/decisions", "POST /v1/recommendations", "GET /v1/items/{item_id}/similar",
-              "POST /v1/events", "POST /v1/feedback", "GET /health/live", "GET /health/ready",
+              "POST /v1/events", "POST /v1/feedback", "DELETE /v1/customers/{customer_id}",
+              "PUT /v1/customers/{customer_id}/consent", "GET /health/live", "GET /health/ready",
               "GET /metrics", "POST /admin/policy/reload"}  # fmt: skip
 
 
@@ -65,8 +66,8 @@ def api(target: Target) -> Any:
 
 # The routes of issue 14; the experiment routes (issue 15) came later and are not fuzzed yet.
 OPERATION_IDS = ["createDecision", "createRecommendations", "getSimilarItems", "ingestEvents",
-                 "recordFeedback", "getLiveness", "getReadiness", "getMetrics",
-                 "reloadPolicy"]  # fmt: skip
+                 "recordFeedback", "eraseCustomer", "setConsent", "getLiveness", "getReadiness",
+                 "getMetrics", "reloadPolicy"]  # fmt: skip
 schema = schemathesis.pytest.from_fixture("api").include(operation_id=OPERATION_IDS)
 
 

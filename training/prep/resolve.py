@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -18,6 +18,7 @@ from omnioffer.contracts.load import Dataset, offer_item_pairs
 from omnioffer.contracts.schema import DEFAULT_CHANNELS
 from omnioffer.contracts.validate import load_valid
 from omnioffer.identity import IdentityMap, build_identity_map, resolve_events
+from training.prep.erasures import Excluded, apply_erasures
 
 log = logging.getLogger("omnioffer.train")
 
@@ -49,6 +50,7 @@ class TrainingData:
     segments: pl.DataFrame  # customer_key, segment (resolved; empty without a customers file)
     offer_items: pl.DataFrame  # offer_id, item_id: every item an offer covers
     fingerprint: str
+    excluded: Excluded = field(default_factory=Excluded)  # what the tombstones left out
 
 
 def load_training_data(
@@ -56,7 +58,7 @@ def load_training_data(
 ) -> TrainingData:
     """The valid data (without the rows validation drops, unless `strict` refuses them),
     resolved."""
-    dataset = load_valid(data_dir, channels=channels, strict=strict)
+    dataset, excluded = apply_erasures(load_valid(data_dir, channels=channels, strict=strict))
     identity = build_identity_map(dataset.identities, dataset.events)
     events = (
         resolve_events(dataset.events, identity)
@@ -74,7 +76,15 @@ def load_training_data(
     )
     segments = _segments(dataset, identity)
     return TrainingData(
-        dataset, identity, events.lazy(), items, offers, segments, pairs, _fingerprint(events)
+        dataset,
+        identity,
+        events.lazy(),
+        items,
+        offers,
+        segments,
+        pairs,
+        _fingerprint(events),
+        excluded,
     )
 
 

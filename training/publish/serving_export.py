@@ -76,13 +76,16 @@ def write_serving(staging: Path, inputs: ServingInputs, cutoff: datetime) -> Non
 
 
 def customers(inputs: ServingInputs) -> pl.DataFrame:
-    """Segment and per-channel consent of each resolved customer (canonical row wins)."""
+    """Segment and per-channel consent of each resolved customer (canonical row wins);
+    the latest live change of the `consents` table wins over a `consent_<channel>`."""
     table = inputs.dataset.customers
-    if table is None:
+    if table is None and inputs.dataset.consents is None:
         return pl.DataFrame(schema={"customer_key": pl.String, "segment": pl.String})
+    if table is None:
+        table = pl.LazyFrame(schema={"customer_id": pl.String, "segment": pl.String})
     consent = [c for c in table.collect_schema().names() if c.startswith("consent_")]
     cols = ["customer_id", *(["segment"] if "segment" in table.collect_schema() else []), *consent]
-    rows = table.select(cols).collect()
+    rows = with_live_consent(table.select(cols).collect(), inputs.dataset.consents)
     return (
         rows.join(inputs.identity.customers, on="customer_id", how="left")
         .with_columns(customer_key=pl.coalesce("canonical_id", "customer_id"))
@@ -90,6 +93,27 @@ def customers(inputs: ServingInputs) -> pl.DataFrame:
         .unique("customer_key", keep="first", maintain_order=True)
         .drop("customer_id", "canonical_id")
     )
+
+
+def with_live_consent(rows: pl.DataFrame, consents: pl.LazyFrame | None) -> pl.DataFrame:
+    """`rows` (customer_id, consent_<channel>...) with each customer's latest consent
+    change per channel over them; customers only the changes name get a row too."""
+    if consents is None:
+        return rows
+    latest = (
+        consents.select("customer_id", "timestamp", "channel", "granted").collect()
+        .sort("timestamp", maintain_order=True)
+        .group_by("customer_id", "channel", maintain_order=True).agg(pl.col("granted").last())
+    )  # fmt: skip
+    if latest.height == 0:
+        return rows
+    live = latest.with_columns(pl.concat_str(pl.lit("consent_"), "channel").alias("channel"))
+    wide = live.pivot(on="channel", index="customer_id", values="granted")
+    changed = [c for c in wide.columns if c != "customer_id"]
+    merged = rows.join(wide, on="customer_id", how="full", coalesce=True, suffix="__live")
+    return merged.with_columns(
+        pl.coalesce(f"{c}__live", c).alias(c) if c in rows.columns else pl.col(c) for c in changed
+    ).drop(f"{c}__live" for c in changed if c in rows.columns)
 
 
 def _write_offers(out: Path, hist: pl.LazyFrame, inputs: ServingInputs) -> float:

@@ -155,7 +155,7 @@ def _before_request(
         limits.check(request, key)
         require_json(request)
         body = await json_body(request)
-        check_channels(body, key)
+        check_channels(body, key, request.url.path)
         check_types(request, body)
 
     return check

@@ -2,8 +2,12 @@
 
 Each route needs one scope: decisions `decide`; recommendations and similar items
 `recommend`; events `events`; feedback `feedback`; `/admin/...`, `/v1/experiments...`,
-`/v1/holdout` `admin`. A key limited to some channels may only name those (the body's
-`channel`, every event's `channel`).
+`/v1/holdout` and erasure (`DELETE /v1/customers/{id}`) `admin`. A consent change (`PUT
+/v1/customers/{id}/consent`) needs `admin`, or an `events` key limited to channels, for
+those channels only (a channel's own system, say the e-mail platform's unsubscribe link,
+withdraws its own consent; an unlimited events key may not). A key limited to some
+channels may only name those (the body's `channel`, every event's `channel`, every
+channel of a consent change).
 No key, or one that is unknown, malformed or revoked: 401; a key without the scope or
 the channel: 403. `/health/live` and the API document are always open; `/health/ready`
 and `/metrics` are open when the service listens on a loopback address only, and need
@@ -37,12 +41,18 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+CONSENT = "consent"  # not a key scope: admin, or a channel-limited events key (see above)
+CUSTOMERS = "/v1/customers/"
+
+
 def scope_of(path: str) -> str | None:
     """The scope a path needs; None for the open ones and the probes."""
     if path in SCOPE_OF:
         return SCOPE_OF[path]
     if path.startswith("/v1/items/"):
         return "recommend"
+    if path.startswith(CUSTOMERS):
+        return CONSENT if path.endswith("/consent") else "admin"
     if path.startswith(("/admin/", "/v1/experiments")) or path in ADMIN_PATHS:
         return "admin"
     return None
@@ -75,18 +85,30 @@ def authenticate(
             "a valid API key is required (Authorization: Bearer <key> or X-API-Key)",
             headers={"WWW-Authenticate": 'Bearer realm="omnioffer"'},
         )
-    if scope is not None and scope not in key.scopes:
+    if scope == CONSENT and "admin" not in key.scopes:
+        if "events" not in key.scopes or not key.channels:
+            raise PermissionDeniedException(
+                f"key {key.key_id} may not change consent: that needs the 'admin' scope, or "
+                "an 'events' key limited to the channels it changes"
+            )
+    elif scope not in (None, CONSENT) and scope not in key.scopes:
         raise PermissionDeniedException(f"key {key.key_id} has no {scope!r} scope")
     return key
 
 
-def check_channels(body: Any, key: ApiKey | None) -> None:
+def check_channels(body: Any, key: ApiKey | None, path: str = "") -> None:
     """Raise 403 when a channel-limited `key` is used for a channel it lacks, in the
-    request's JSON `body` (decoded once by the app's hook, or None)."""
+    request's JSON `body` (decoded once by the app's hook, or None) to `path`."""
     if key is None or not key.channels or not isinstance(body, dict):
         return  # no key, no body, or not an object: the handler reports it
-    events = body.get("events")
-    named = [body.get("channel"), *(e.get("channel") for e in events or () if isinstance(e, dict))]
+    if scope_of(path) == CONSENT:
+        if "admin" in key.scopes:
+            return
+        named: list[Any] = list(body)  # a consent change names channels as its keys
+    else:
+        events = body.get("events")
+        named = [body.get("channel"),
+                 *(e.get("channel") for e in events or () if isinstance(e, dict))]  # fmt: skip
     for channel in named:
         if isinstance(channel, str) and not key.allows_channel(channel):
             raise PermissionDeniedException(

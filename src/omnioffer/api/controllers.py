@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Annotated, Any, cast
 
 import msgspec
-from litestar import Controller, Request, Response, get, post, put
+from litestar import Controller, Request, Response, delete, get, post, put
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import ResponseSpec
-from litestar.params import Dependency, JSONBody, Parameter
+from litestar.openapi.spec import OpenAPIType, Schema
+from litestar.params import Body, Dependency, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from omnioffer.api.access_log import hash_customer, note
@@ -25,8 +26,12 @@ from omnioffer.api.errors import PROBLEM_MEDIA_TYPE, Problem
 from omnioffer.api.metrics import Metrics
 from omnioffer.api.ports import Decider
 from omnioffer.contracts.http import (
+    NAME_PATTERN,
+    ConsentRequest,
+    ConsentResponse,
     DecisionRequest,
     DecisionResponse,
+    ErasureResponse,
     EventsRequest,
     EventsResponse,
     ExperimentOut,
@@ -191,6 +196,54 @@ class EventController(Controller):
             return await services.decider.feedback(data)
 
 
+CustomerId = Annotated[
+    str, Parameter(min_length=1, max_length=1024, pattern=r"^[^{}]+$",
+                   description="A customer id, or an anonymous pseudo-id (anon:<type>:<value>)")
+]  # fmt: skip
+
+
+ConsentBody = Annotated[
+    ConsentRequest,
+    Body(
+        description="Configured channel -> granted (true) or withdrawn (false)",
+        schema_extra={"min_properties": 1, "max_properties": 64,
+                      "property_names": Schema(type=OpenAPIType.STRING, min_length=1,
+                                               max_length=64, pattern=NAME_PATTERN)},
+    ),
+]  # fmt: skip
+
+
+class CustomerController(Controller):
+    """Privacy: erase a customer, change their consent now (see docs/api.md)."""
+
+    path = "/v1/customers"
+    tags = ("privacy",)
+
+    @delete(
+        "/{customer_id:str}",
+        operation_id="eraseCustomer",
+        summary="Erase every online trace of a customer and write its tombstone (idempotent)",
+        status_code=HTTP_200_OK,
+        responses=_problems(400, 401, 403, 422, 503),
+    )
+    async def erase(self, customer_id: CustomerId, services: ServicesDep) -> ErasureResponse:
+        with _store_errors(services.metrics, "erase"):
+            return await services.decider.erase_customer(customer_id)
+
+    @put(
+        "/{customer_id:str}/consent",
+        operation_id="setConsent",
+        summary="Grant or withdraw a customer's consent per channel, from the next decision on",
+        status_code=HTTP_200_OK,
+        responses=_problems(400, 401, 403, 413, 415, 422, 503),
+    )
+    async def consent(
+        self, customer_id: CustomerId, data: ConsentBody, services: ServicesDep
+    ) -> ConsentResponse:
+        with _store_errors(services.metrics, "consent"):
+            return await services.decider.set_consent(customer_id, data)
+
+
 class Liveness(msgspec.Struct):
     status: str
 
@@ -317,5 +370,5 @@ def _tag(if_match: str | None) -> str | None:
     return None if if_match is None else if_match.strip().removeprefix("W/").strip('"')
 
 
-ROUTE_HANDLERS = (DecisionController, EventController, HealthController, AdminController,
-                  ExperimentController)  # fmt: skip
+ROUTE_HANDLERS = (DecisionController, EventController, CustomerController, HealthController,
+                  AdminController, ExperimentController)  # fmt: skip

@@ -33,6 +33,7 @@ from litestar.status_codes import (
 )
 from litestar.types import ExceptionHandlersMap
 
+from omnioffer.contracts.http import member_path
 from omnioffer.errors import InputError, NotFound, PolicyRefusedError, VersionMismatch
 from omnioffer.store.base import NothingMaterialized, StoreUnavailable
 
@@ -45,7 +46,6 @@ _AT_PATH = re.compile(r"^(?P<message>.*) - at `(?P<path>\$[^`]*)`$", re.DOTALL)
 _NAMED_FIELD = re.compile(
     r"^Object (?:missing required|contains unknown) field `(?P<name>.*)`$", re.DOTALL
 )
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _BODY_ROOT = "$.data"  # where Litestar puts the request body in its own paths
 
 
@@ -76,18 +76,10 @@ def _malformed(detail: str) -> Problem:
     )
 
 
-def _child(path: str, name: str) -> str:
-    return (
-        f"{path}.{name}"
-        if _IDENTIFIER.match(name)
-        else f"{path}[{msgspec.json.encode(name).decode()}]"
-    )
-
-
 def _field_error(message: str, path: str) -> FieldError:
     """A "missing/unknown field `x`" error at `path` is really about `path.x`."""
     named = _NAMED_FIELD.match(message)
-    return FieldError(_child(path, named["name"]) if named else path, message)
+    return FieldError(member_path(named["name"], path) if named else path, message)
 
 
 def _body_path(raw: str) -> str:
@@ -224,10 +216,12 @@ def problem_response(problem: Problem, headers: dict[str, str] | None = None) ->
 def handle_exception(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     """Litestar exception handler: log what the operator must see, answer with a problem."""
     problem, headers = problem_for(exc)
+    # the route's template, not the path: a path can hold a customer id (/v1/customers/...)
+    route = request.scope.get("path_template") or request.url.path
     if problem.status == HTTP_503_SERVICE_UNAVAILABLE:
-        logger.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+        logger.warning("store unavailable on %s %s: %s", request.method, route, exc)
     elif problem.status >= HTTP_500_INTERNAL_SERVER_ERROR:
-        logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        logger.error("unhandled error on %s %s", request.method, route, exc_info=exc)
     return problem_response(problem, headers)
 
 

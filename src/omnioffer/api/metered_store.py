@@ -20,6 +20,7 @@ from omnioffer.api.metrics import Metrics
 from omnioffer.contracts.payloads import decode_event
 from omnioffer.store.base import (
     CustomerRecord,
+    Erasure,
     FeatureStore,
     IngestResult,
     RecordedDecision,
@@ -84,6 +85,20 @@ class MeteredStore:
 
     async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None:
         return await self._timed("recall_decision", self.inner.recall_decision(decision_id))
+
+    async def set_consent(
+        self, customer_id: str, consent: Mapping[str, bool], payload: bytes
+    ) -> dict[str, bool]:
+        return await self._timed("set_consent",
+                                 self.inner.set_consent(customer_id, consent, payload))  # fmt: skip
+
+    async def erase_customer(self, customer_id: str, erased_at: float) -> Erasure:
+        return await self._timed(
+            "erase_customer", self.inner.erase_customer(customer_id, erased_at)
+        )
+
+    async def tombstones(self) -> dict[str, float]:
+        return await self._timed("tombstones", self.inner.tombstones())
 
     async def record_decision(self, decision: RecordedDecision) -> None:
         await self._timed("record_decision", self.inner.record_decision(decision))

@@ -13,6 +13,7 @@ document is first served; the document is the same for every request.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from typing import Any, get_args
 
 import msgspec
@@ -22,14 +23,18 @@ from litestar.openapi.spec import (
     OpenAPI,
     OpenAPIMediaType,
     OpenAPIResponse,
+    OpenAPIType,
     Operation,
+    Parameter,
     Reference,
+    RequestBody,
     Schema,
     SecurityScheme,
 )
 
-from omnioffer.api.auth import OPEN, PROBES, is_loopback, scope_of
+from omnioffer.api.auth import CONSENT, OPEN, PROBES, is_loopback, scope_of
 from omnioffer.api.errors import PROBLEM_MEDIA_TYPE
+from omnioffer.api.strict_body import CONSENT_PATH
 from omnioffer.contracts.http_schema import REF_TEMPLATE, JsonSchema, component_schemas
 from omnioffer.settings import Settings
 
@@ -62,6 +67,7 @@ def state_rules(app: Litestar, settings: Settings) -> None:
     for name, schema in schemas.items():  # a body a handler reads itself keeps Litestar's
         openapi.components.schemas[name] = _schema(schema)
     _every_route(openapi)
+    _consent_rules(openapi, settings.channels)
     if settings.keys_file is not None:
         _require_keys(openapi, open_probes=is_loopback(settings.host))
 
@@ -75,6 +81,23 @@ def _every_route(openapi: OpenAPI) -> None:
         answer = (operation.responses or {}).get("400")
         if isinstance(answer, OpenAPIResponse) and PROBLEM_MEDIA_TYPE not in (answer.content or {}):
             _refusals(operation, "400", replace=True)
+
+
+def _consent_rules(openapi: OpenAPI, channels: Sequence[str]) -> None:
+    """The consent body's members are configured channels, and its customer no
+    anonymous pseudo-id (decide/consent.py answers 422 otherwise)."""
+    item = (openapi.paths or {}).get(CONSENT_PATH)
+    operation = None if item is None else item.put
+    if operation is None:
+        return
+    body = operation.request_body
+    media = None if not isinstance(body, RequestBody) else body.content.get("application/json")
+    if media is not None and isinstance(media.schema, Schema):
+        media.schema.property_names = Schema(type=OpenAPIType.STRING, enum=list(channels))
+    for parameter in operation.parameters or ():
+        if isinstance(parameter, Parameter) and isinstance(parameter.schema, Schema):
+            anonymous = "an anonymous pseudo-id: consent belongs to a customer id"
+            parameter.schema.schema_not = Schema(pattern="^anon:", description=anonymous)
 
 
 def _operations(openapi: OpenAPI) -> list[tuple[str, Operation]]:
@@ -103,7 +126,8 @@ def _require_keys(openapi: OpenAPI, *, open_probes: bool) -> None:
     for path, operation in _operations(openapi):
         scope = scope_of(path)
         if scope is not None:  # role names: the scope the key needs (OpenAPI 3.1)
-            operation.security = [{name: [scope]} for name in SCHEMES]
+            needs = ["admin", "events"] if scope == CONSENT else [scope]  # events: channels'
+            operation.security = [{name: [s]} for s in needs for name in SCHEMES]
             _refusals(operation, "401", "403")
         elif path in PROBES and not open_probes:  # any valid key
             operation.security = [{name: []} for name in SCHEMES]

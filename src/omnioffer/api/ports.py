@@ -8,8 +8,10 @@ from typing import Protocol
 
 from omnioffer.contracts.experiment_results import ExperimentResults, Query
 from omnioffer.contracts.http import (
+    ConsentResponse,
     DecisionRequest,
     DecisionResponse,
+    ErasureResponse,
     EventsRequest,
     EventsResponse,
     ExperimentOut,
@@ -37,6 +39,14 @@ class Decider(Protocol):
     async def ingest(self, request: EventsRequest) -> EventsResponse: ...
 
     async def feedback(self, request: FeedbackRequest) -> FeedbackResponse: ...
+
+    async def erase_customer(self, customer_id: str) -> ErasureResponse:
+        """Remove every online trace of the customer and write its tombstone."""
+        ...
+
+    async def set_consent(self, customer_id: str, changes: dict[str, bool]) -> ConsentResponse:
+        """Overlay per-channel consent now (InputError for an unknown channel)."""
+        ...
 
     async def readiness(self) -> Readiness: ...
 

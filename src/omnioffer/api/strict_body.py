@@ -19,25 +19,30 @@ from litestar import Request
 from litestar.exceptions import ValidationException
 
 from omnioffer.contracts.http import (
+    ConsentRequest,
     DecisionRequest,
     EventsRequest,
     FeedbackRequest,
     RecommendationRequest,
+    member_path,
 )
 
-BODIES: Mapping[str, type[msgspec.Struct]] = {
+CONSENT_PATH = "/v1/customers/{customer_id}/consent"
+BODIES: Mapping[str, Any] = {  # route template -> the contract type of its body
     "/v1/decisions": DecisionRequest,
     "/v1/recommendations": RecommendationRequest,
     "/v1/events": EventsRequest,
     "/v1/feedback": FeedbackRequest,
+    CONSENT_PATH: ConsentRequest,
 }
+METHODS = ("POST", "PUT")
 
 
 async def json_body(request: Request[Any, Any, Any]) -> Any:
-    """The body of a POST to a contract route as plain JSON values, decoded once for
+    """The body of a POST or PUT to a contract route as plain JSON values, decoded once for
     the checks before the handler; None for other routes and bodies that are not JSON
     (or too deep), which the handler's own decoding reports."""
-    if request.method != "POST" or _kind(request) is None:
+    if request.method not in METHODS or _kind(request) is None:
         return None
     try:
         return msgspec.json.decode(await request.body())
@@ -56,7 +61,7 @@ def check_types(request: Request[Any, Any, Any], body: Any) -> None:
         try:  # JSON (and JSON Schema) has one number type: 3.0 is the integer 3, 2.5 is not
             msgspec.convert(integral(body), kind, strict=True)
         except msgspec.ValidationError as exc:
-            raise ValidationException(str(exc)) from exc
+            raise ValidationException(str(exc)) from _named_member(body, kind, exc)
 
 
 def integral(value: Any) -> Any:
@@ -71,5 +76,18 @@ def integral(value: Any) -> Any:
     return value
 
 
-def _kind(request: Request[Any, Any, Any]) -> type[msgspec.Struct] | None:
+def _named_member(body: Any, kind: Any, exc: msgspec.ValidationError) -> msgspec.ValidationError:
+    """msgspec locates a bad value of a dict body at `$[...]`: name its member instead."""
+    if kind is not ConsentRequest or not isinstance(body, dict) or "`$[...]`" not in str(exc):
+        return exc
+    for name, value in body.items():
+        if not isinstance(value, bool):
+            got = type(value).__name__ if value is not None else "null"
+            return msgspec.ValidationError(
+                f"Expected `bool`, got `{got}` - at `{member_path(str(name))}`"
+            )
+    return exc
+
+
+def _kind(request: Request[Any, Any, Any]) -> Any:
     return BODIES.get(request.scope.get("path_template") or request.url.path)

@@ -5,7 +5,7 @@ store), 2 usage error (a bad flag, settings file or `[policy]` value), 3 interna
 (a bug: one line names it, OMNIOFFER_DEBUG=1 shows the traceback). No traceback reaches
 a user otherwise. Commands are grouped by what they
 touch, one module each: `data` (generate, validate, identities), `models` (train,
-versions, activate), `store` (materialize, export-events), `serve` and `demo`. Each
+versions, activate), `store` (materialize, export-events, erase), `serve` and `demo`. Each
 registers its subparsers and hands over to the code doing the work. Everything heavy
 (polars, the service stack, `training`) is imported inside the handlers, so the
 online install never needs `training` and `omnioffer --version` stays instant.
@@ -40,6 +40,7 @@ COMMANDS = (
     store.add_materialize,
     serve.add_serve,
     store.add_export_events,
+    store.add_erase,
     store.add_export_decisions,
     keys.add_keys,
     experiments.add_experiments,

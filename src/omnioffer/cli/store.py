@@ -1,6 +1,5 @@
 """Commands that load or read the feature store: `materialize`, `export-events`,
-`export-decisions`, and the
-store half of `versions` and `activate`.
+`export-decisions`, `erase`, and the store half of `versions` and `activate`.
 
 The store is the one named by --store or OMNIOFFER_STORE_URL; without either, the
 embedded default file is used only if it already exists (so listing versions never
@@ -35,6 +34,18 @@ def cmd_export_events(args: argparse.Namespace) -> int:
     if store is None:
         raise UsageError("no feature store: pass --store URL or set OMNIOFFER_STORE_URL")
     return run_export(store, args.out, args.format, trim=args.trim)
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    if (args.id_type is None) != (args.id_value is None):
+        raise UsageError("--id-type and --id-value go together")
+    if (args.customer_id is None) == (args.id_type is None):
+        raise UsageError("name the customer by ID or by --id-type and --id-value (one of them)")
+    store = configured_store(args.store, must_exist=True)
+    if store is None:
+        raise UsageError("no feature store: pass --store URL or set OMNIOFFER_STORE_URL")
+    identifier = None if args.id_type is None else (args.id_type, args.id_value)
+    return run_erase(store, store_url(args.store), args.customer_id, identifier)
 
 
 def cmd_export_decisions(args: argparse.Namespace) -> int:
@@ -118,10 +129,47 @@ def run_export(
 ) -> int:
     from omnioffer.jobs.export_events import export_events
 
-    target, n = export_events(store, out_dir, fmt, trim=trim)
+    done = export_events(store, out_dir, fmt, trim=trim)
+    n = done.events
     trimmed = f"; {n} entries deleted from the log" if trim and n else ""
-    print(f"exported {n} events to {target}{trimmed}", file=out)
+    print(f"exported {n} events to {done.path}{trimmed}", file=out)
+    if done.consents or done.tombstones or done.withheld:
+        print(f"  {done.consents} consent changes, {done.tombstones} tombstones; "
+              f"{done.withheld} entries of erased customers withheld", file=out)  # fmt: skip
     return 0
+
+
+def run_erase(
+    store: FeatureStore,
+    url: str | None,
+    customer_id: str | None,
+    identifier: tuple[str, str] | None,
+    out: TextIO = sys.stdout,
+) -> int:
+    import asyncio
+
+    from omnioffer.jobs.erase import describe, erase
+    from omnioffer.store import describe_store
+
+    erased, done = asyncio.run(erase(store, customer_id, identifier))
+    print(describe(erased, done, describe_store(url)), file=out)
+    return 0
+
+
+def add_erase(sub: Subparsers) -> None:
+    p = sub.add_parser(
+        "erase",
+        help="remove every online trace of a customer from the feature store (idempotent)",
+        description="Remove a customer's batch features (every version), real-time events, "
+        "identity links, decisions, consent, dedup markers and event-log entries from the "
+        "store, and write the tombstone that export-events and train honour.",
+    )
+    p.add_argument("customer_id", nargs="?", metavar="ID",
+                   help="the customer id (or an anon:<type>:<value> pseudo-id)")  # fmt: skip
+    p.add_argument("--id-type", default=None, help="name the customer by an identifier...")
+    p.add_argument("--id-value", default=None, help="... and its value")
+    store_flag(p)
+    p.set_defaults(handler=cmd_erase)
 
 
 def run_export_decisions(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from omnioffer.contracts.erasure import DIGEST_CHARS
 from omnioffer.contracts.load import typed_columns
 from omnioffer.contracts.problems import FILE_ROW, NO_COLUMN
 from omnioffer.contracts.schema import (
@@ -98,6 +99,14 @@ def row_checks(frames: dict[str, TableFrame], channels: Sequence[str]) -> list[C
             checks.append(_duplicates(tf, tf.spec.required_columns[0]))
         if tf.name == "offers":
             checks += _offer_checks(tf, channels)
+        if tf.name == "consents":
+            channel = pl.col("channel")
+            unknown = ~channel.is_in(list(channels))
+            checks.append(_mask(tf, "channel", unknown, quoted("unknown channel", channel)))
+        if tf.name == "erasures":
+            digest = pl.col("digest")
+            bad = ~digest.str.contains(f"^[0-9a-f]{{{DIGEST_CHARS}}}$")
+            checks.append(_mask(tf, "digest", bad, quoted("not a SHA-256 hex digest", digest)))
     return checks
 
 

@@ -6,6 +6,7 @@ with the JSON path of the first offending field before any handler runs.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -190,6 +191,29 @@ class Readiness(msgspec.Struct, kw_only=True):
     ready: bool
     store: str  # "ok" or why not
     model_version: str | None
+
+
+# PUT /v1/customers/{customer_id}/consent: channel -> granted, for configured channels
+ConsentRequest = Annotated[dict[Name, bool], msgspec.Meta(min_length=1, max_length=64)]
+_MEMBER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def member_path(name: str, at: str = "$") -> str:
+    """The JSON path of an object's member: `$.email`, or `$["call center"]`."""
+    return f"{at}.{name}" if _MEMBER.match(name) else f"{at}[{msgspec.json.encode(name).decode()}]"
+
+
+class ConsentResponse(msgspec.Struct, kw_only=True):
+    customer_id: str
+    consent: dict[str, bool]  # the whole live overlay now (every channel ever set live)
+
+
+class ErasureResponse(msgspec.Struct, kw_only=True):
+    customer_id: str
+    erased: bool  # whether anything was stored for the customer
+    removed: dict[str, int]  # per family (store/families.FAMILIES): items removed
+    tombstones: int  # digests written (the customer's and each identifier's)
+    detail: str
 
 
 class ExperimentsOut(msgspec.Struct, kw_only=True):

@@ -61,6 +61,8 @@ class Dataset:
     offer_items: pl.LazyFrame | None = None
     customers: pl.LazyFrame | None = None
     identities: pl.LazyFrame | None = None
+    consents: pl.LazyFrame | None = None
+    erasures: pl.LazyFrame | None = None
     paths: dict[str, Path] = field(default_factory=dict)
     dropped: tuple[Dropped, ...] = ()
 
@@ -246,6 +248,8 @@ def load_dataset(data_dir: Path) -> Dataset:
         offer_items=frames.get("offer_items"),
         customers=frames.get("customers"),
         identities=frames.get("identities"),
+        consents=frames.get("consents"),
+        erasures=frames.get("erasures"),
         paths=paths,
     )
 

@@ -34,8 +34,18 @@ class CustomerBatch(msgspec.Struct, array_like=True):
     events: list[Event]
 
 
+class ConsentChange(msgspec.Struct, frozen=True, kw_only=True):
+    """A live consent change, as the event log keeps it beside the events: a map, where
+    an Event is an array, so one log decoder tells the two apart."""
+
+    ts: float  # epoch seconds, the service clock
+    consent: dict[str, bool]  # channel -> granted
+
+
 _event_encoder = msgspec.msgpack.Encoder()
 _event_decoder = msgspec.msgpack.Decoder(Event)
+_consent_decoder = msgspec.msgpack.Decoder(ConsentChange)
+_MSGPACK_MAPS = (0xDE, 0xDF)  # map16, map32; fixmap is 0x80..0x8f
 _batch_decoder = msgspec.msgpack.Decoder(CustomerBatch)
 
 
@@ -44,6 +54,19 @@ def encode_event(event: Event) -> bytes:
 
 
 def decode_event(payload: bytes) -> Event:
+    return _event_decoder.decode(payload)
+
+
+def encode_consent(change: ConsentChange) -> bytes:
+    return _event_encoder.encode(change)
+
+
+def decode_log_entry(payload: bytes) -> Event | ConsentChange:
+    """A log entry's payload: an ingested event (a msgpack array), or a consent change
+    (a msgpack map)."""
+    first = payload[0] if payload else 0
+    if first & 0xF0 == 0x80 or first in _MSGPACK_MAPS:
+        return _consent_decoder.decode(payload)
     return _event_decoder.decode(payload)
 
 

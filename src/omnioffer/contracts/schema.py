@@ -141,6 +141,28 @@ IDENTITIES = TableSpec(
     ),
 )
 
+# Written by `export-events` beside the events (and accepted from anyone): live consent
+# changes, and the tombstones of erased customers (contracts/erasure.py), which `train`
+# honours.
+CONSENTS = TableSpec(
+    name="consents",
+    columns=(
+        Column("customer_id", Kind.STR, required=True),
+        Column("timestamp", Kind.TIMESTAMP, required=True),
+        Column("channel", Kind.STR, required=True),
+        Column("granted", Kind.BOOL, required=True),
+    ),
+)
+
+ERASURES = TableSpec(
+    name="erasures",
+    columns=(
+        Column("digest", Kind.STR, required=True),
+        Column("erased_at", Kind.TIMESTAMP, required=True),
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
-    spec.name: spec for spec in (EVENTS, ITEMS, OFFERS, OFFER_ITEMS, CUSTOMERS, IDENTITIES)
+    spec.name: spec
+    for spec in (EVENTS, ITEMS, OFFERS, OFFER_ITEMS, CUSTOMERS, IDENTITIES, CONSENTS, ERASURES)
 }

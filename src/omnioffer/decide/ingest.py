@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from omnioffer.contracts.erasure import ANON_PREFIX, anonymous_id
 from omnioffer.contracts.http import EARLIEST_TS, ISO_TIMESTAMP, LATEST_TS, EventIn, FeedbackRequest
 from omnioffer.contracts.payloads import Event, encode_event
 from omnioffer.errors import InputError
@@ -24,12 +25,7 @@ ITEM_EVENTS = frozenset({"view", "add_to_cart", "purchase", "return"})
 _ISO = re.compile(ISO_TIMESTAMP)
 
 
-ANON_PREFIX = "anon:"
 MAX_SKEW_S = 300.0  # default max_clock_skew_s: events stamped later than this are refused
-
-
-def anonymous_id(id_type: str, id_value: str) -> str:
-    return f"{ANON_PREFIX}{id_type}:{id_value}"
 
 
 def parse_timestamp(value: str | float, field: str) -> float:

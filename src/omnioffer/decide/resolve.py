@@ -2,7 +2,8 @@
 
 resolve identity (a customer id, or any linked identifier) -> fetch the customer's
 batch record, real-time events and previous decision in one store round trip ->
-the request's Context. A store that fails or times out here degrades the request to
+the request's Context (the batch consent with the live consent overlay over it,
+decide/consent.py). A store that fails or times out here degrades the request to
 the popularity fallback (Context.fallback = "store_unavailable"), never to an error;
 while it is down, the store gate lets one request at a time ask it and the others
 fall back at once (decide/store_gate.py).
@@ -18,10 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from omnioffer.contracts.erasure import anonymous_id
 from omnioffer.contracts.http import Who
 from omnioffer.contracts.payloads import decode_batch, decode_event
+from omnioffer.decide.consent import apply_overlay
 from omnioffer.decide.eligibility import Customer
-from omnioffer.decide.ingest import anonymous_id, check_who
+from omnioffer.decide.ingest import check_who
 from omnioffer.decide.stickiness import Served, decode_served, events_marker
 from omnioffer.decide.store_gate import StoreGate
 from omnioffer.errors import InputError
@@ -99,7 +102,6 @@ class Resolver:
 
     async def context(self, who: Who) -> Context:
         model, now = await self.model(), self.clock()
-        nobody = Customer(None, {})
         check_who(who.customer_id, who.id_type, who.id_value, "$")  # a 400 even when down
         if self.gate.closed():
             return self._unavailable(model, who, now)
@@ -121,10 +123,12 @@ class Resolver:
         h = History.build(events, model.data, now, clamp=True)
         last, marker = decode_served(record.last_decision), events_marker(record.events)
         touch = record.first_touch
-        if batch is None:
-            return Context(model, cid, h, nobody, None, "unknown_customer", last, marker, touch)
+        if batch is None:  # unknown to the model, but its live consent still holds
+            stranger = Customer(None, dict(record.consent))
+            return Context(model, cid, h, stranger, None, "unknown_customer", last, marker,
+                           touch)  # fmt: skip
         user = np.frombuffer(batch.factors, dtype=np.float32) if batch.factors else None
-        profile = Customer(batch.segment, batch.consent)
+        profile = Customer(batch.segment, apply_overlay(batch.consent, record.consent))
         return Context(model, cid, h, profile, user, None, last, marker, touch)
 
     @staticmethod

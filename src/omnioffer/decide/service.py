@@ -2,7 +2,8 @@
 
 Each stage is a module of decide/ named for it: resolve (identity and the one fetch)
 -> eligibility (+ contact, budget) -> score (ONNX propensity) -> arbitrate -> stickiness ->
-diversity -> explain, with fallback for unknown customers and ingest for writes. The
+diversity -> explain, with fallback for unknown customers, ingest for writes, and
+erasure and consent for the customer's privacy. The
 stages know no HTTP: they take and return the contract structs of contracts/http.py
 and raise omnioffer.errors; api/ maps both to HTTP. Any store
 failure on the read path degrades to the popularity fallback; writes (events,
@@ -20,9 +21,12 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
+from omnioffer.contracts.erasure import anonymous_id
 from omnioffer.contracts.http import (
+    ConsentResponse,
     DecisionRequest,
     DecisionResponse,
+    ErasureResponse,
     EventsRequest,
     EventsResponse,
     ExperimentOut,
@@ -39,7 +43,7 @@ from omnioffer.contracts.http import (
     SimilarResponse,
     Who,
 )
-from omnioffer.decide import fallback
+from omnioffer.decide import consent, erasure, fallback
 from omnioffer.decide.arbitrate import arbitrate
 from omnioffer.decide.budget import Budgets
 from omnioffer.decide.diversity import diverse
@@ -49,7 +53,7 @@ from omnioffer.decide.experiment_source import ExperimentSource
 from omnioffer.decide.experiment_stage import Policies, Treatment, logged, treatment
 from omnioffer.decide.explain import explain
 from omnioffer.decide.exploration import draw, propensities
-from omnioffer.decide.ingest import MAX_SKEW_S, anonymous_id, feedback_event, to_stored
+from omnioffer.decide.ingest import MAX_SKEW_S, feedback_event, to_stored
 from omnioffer.decide.policy import Policy
 from omnioffer.decide.policy_source import PolicySource
 from omnioffer.decide.resolve import Context, Resolver, check_channel
@@ -275,6 +279,13 @@ class DecisionService:
         stored = feedback_event(request, cid, channel, self.clock())
         result = await self.store.ingest([stored])
         return FeedbackResponse(accepted=bool(result.accepted), duplicate=bool(result.duplicates))
+
+    async def erase_customer(self, customer_id: str) -> ErasureResponse:
+        return await erasure.erase(self.store, customer_id, self.clock)
+
+    async def set_consent(self, customer_id: str, changes: dict[str, bool]) -> ConsentResponse:
+        return await consent.set_consent(self.store, customer_id, changes,
+                                         channels=self.channels, clock=self.clock)  # fmt: skip
 
     async def readiness(self) -> Readiness:
         try:

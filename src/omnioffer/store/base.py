@@ -9,7 +9,11 @@ Two kinds of data live side by side:
   only once that version is activated (atomically; older versions stay until
   dropped);
 - unversioned real-time state (events per customer, identity links, decisions,
-  offer counters, the event log), which survives model switches.
+  offer counters, the event log, the live consent overlay), which survives model
+  switches.
+
+Everything kept per customer belongs to one of `store/families.FAMILIES`, which
+`erase_customer` removes whole; an erasure leaves a tombstone (contracts/erasure.py).
 """
 
 from __future__ import annotations
@@ -72,7 +76,22 @@ class CustomerRecord:
     batch: bytes | None  # the version's batch features, None when the customer is unknown
     events: list[bytes] = field(default_factory=list)  # real-time payloads, oldest first
     last_decision: bytes | None = None  # payload of the latest remember_decision
+    consent: dict[str, bool] = field(default_factory=dict)  # the live overlay (set_consent)
     first_touch: bytes | None = None  # the customer's sticky experiment record, if any
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What erase_customer removed: a count per family (store/families.FAMILIES order) of
+    the customer's items (events, markers, log entries, links, rows...), and how many
+    tombstone digests it wrote."""
+
+    removed: dict[str, int]
+    tombstones: int
+
+    @property
+    def anything(self) -> bool:
+        return any(self.removed.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +197,9 @@ class FeatureStore(Protocol):
     async def ingest(self, events: Sequence[StoredEvent]) -> IngestResult:
         """Record new events atomically: all of the batch or none of it.
 
-        For each event whose id was not seen within limits.dedup_ttl_s: append the
+        For each event whose id was not seen for its customer within limits.dedup_ttl_s
+        (event ids are scoped per customer: the same id for two customers is two
+        events; a link carries the anonymous id's markers over with its events): append the
         payload to the customer's real-time list (newest last, capped, TTL
         refreshed), append (customer_id, payload) to the durable event log, apply
         its identity link (moving the anonymous id's real-time events to the
@@ -213,7 +234,7 @@ class FeatureStore(Protocol):
 
     async def recall_decision(self, decision_id: str) -> tuple[str, bytes] | None: ...
 
-    # --- the decision log and experiments (store/per_customer.py lists the keys) ----
+    # --- the decision log and experiments (per-customer data: store/families.py) ----
     async def log_decisions(self, records: Sequence[tuple[str, bytes]]) -> None:
         """Append (customer_id or "", LoggedDecision JSON) rows to the decision log, in order.
 
@@ -244,3 +265,25 @@ class FeatureStore(Protocol):
     async def put_experiments(self, checksum: str, blob: bytes, expected: str | None) -> bool:
         """Replace the definitions atomically. With `expected` (a checksum, or "" for
         "none stored yet"), only if the stored checksum is that one; False otherwise."""
+
+    # --- privacy -----------------------------------------------------------------
+    async def set_consent(
+        self, customer_id: str, consent: Mapping[str, bool], payload: bytes
+    ) -> dict[str, bool]:
+        """Overlay `consent` (channel -> granted) on the customer's live consent and
+        append (customer_id, payload) to the event log, atomically; the whole overlay
+        after the change. The overlay never expires (only erasure removes it)."""
+
+    async def erase_customer(self, customer_id: str, erased_at: float) -> Erasure:
+        """Remove every family of the customer (a customer id or an anonymous pseudo-id)
+        and of the anonymous ids of its identifiers, and write its tombstones: the
+        customer's digest and each identifier's, at `erased_at` (a later erasure of the
+        same id moves it forward).
+
+        Idempotent, and retryable to completion: a call that fails part way (StoreUnavailable)
+        leaves what it has not removed yet findable, so calling again finishes it. The
+        tombstones are written first.
+        """
+
+    async def tombstones(self) -> dict[str, float]:
+        """Every tombstone: digest -> erased_at (epoch seconds)."""

@@ -8,6 +8,7 @@ switched without an id that one backend took being refused by the other.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from omnioffer.store.base import StoredEvent, StoreError, StoreLimits
 
@@ -49,6 +50,14 @@ def check_limits(limits: StoreLimits) -> StoreLimits:
         if getattr(limits, name) < 1:
             raise StoreError(f"StoreLimits.{name} must be at least 1, got {getattr(limits, name)}")
     return limits
+
+
+def check_consent(customer_id: str, consent: Mapping[str, bool]) -> list[tuple[str, bool]]:
+    """A consent change's (channel, granted) pairs, its ids checked; at least one."""
+    if not consent:
+        raise StoreError("set_consent needs at least one channel")
+    check_id(customer_id, "customer id")
+    return [(check_id(channel, "channel"), bool(ok)) for channel, ok in consent.items()]
 
 
 def check_event(e: StoredEvent) -> None:

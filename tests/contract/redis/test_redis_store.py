@@ -185,3 +185,51 @@ def test_a_round_trip_cut_off_mid_reply_never_hands_its_replies_to_the_next_call
     assert record.events == [b"payload-1"]
     aio.run(store.remember_decision("d2", "c1", b"again"))
     assert aio.run(store.recall_decision("d2")) == ("c1", b"again")
+
+
+def test_the_log_index_forgets_trimmed_entries_once_it_is_long(
+    redis_factory: RedisFactory, aio: asyncio.Runner, redis_url: str
+) -> None:
+    """A customer's log index keeps ids the log trimmed only while it is short (a stale
+    id costs erasure nothing); past the events cap it drops them from its head."""
+    import redis
+
+    from omnioffer.store import StoreLimits
+    from omnioffer.store.redis import keys
+
+    store = redis_factory(limits=StoreLimits(max_events_per_customer=3))
+    aio.run(store.ingest([StoredEvent(f"e{i}", "c1", b"%d" % i) for i in range(5)]))
+    entries = aio.run(store.read_log(None, 10))
+    aio.run(store.trim_log(entries[2][0]))  # e0..e2 go
+    client = redis.Redis.from_url(redis_url)
+    try:
+        assert client.llen(keys.customer_log("c1")) == 5
+        aio.run(store.ingest([StoredEvent("e5", "c1", b"5")]))
+        assert client.llen(keys.customer_log("c1")) == 3  # e3, e4, e5
+    finally:
+        client.close()
+    assert aio.run(store.erase_customer("c1", 1.0)).removed["log"] == 3
+    assert aio.run(store.read_log(None, 10)) == []
+
+
+def test_a_decision_logged_after_a_script_flush_is_logged_once_and_indexed(
+    redis_factory: RedisFactory, aio: asyncio.Runner, redis_url: str
+) -> None:
+    """A Redis that lost its scripts (restart, failover) answers NOSCRIPT to the decision
+    log's script: the store loads it and sends the round trip again, once."""
+    import redis
+
+    from omnioffer.store.base import RecordedDecision
+    from omnioffer.store.redis import keys
+
+    store = redis_factory()
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for n in range(2):
+            client.script_flush()
+            aio.run(store.record_decision(RecordedDecision(f"d{n}", "c1", b"p", b"{}")))
+        assert len(aio.run(store.read_decisions(None, 10))) == 2
+        assert client.llen(keys.customer_decision_log("c1")) == 2
+        assert client.zcard(keys.customer_decisions("c1")) == 2
+    finally:
+        client.close()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from omnioffer.store import StoredEvent, StoreError, StoreLimits, StoreUnavailable
-from omnioffer.store.sqlite import EmbeddedStore
+from omnioffer.store import IdentityLink, StoredEvent, StoreError, StoreLimits, StoreUnavailable
+from omnioffer.store.sqlite import EmbeddedStore, schema
 from omnioffer.store.sqlite import events as sqlite_events
 from omnioffer.store.sqlite.expiry import purge
 
@@ -50,11 +50,36 @@ def test_wal_mode_and_schema_version(path: Path, aio: asyncio.Runner) -> None:
     aio.run(EmbeddedStore(path).close())
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 3
     conn.execute("PRAGMA user_version = 7")
     conn.close()
     with pytest.raises(StoreError, match="schema version 7"):
         EmbeddedStore(path)
+
+
+def test_a_version_1_file_is_migrated_in_place(path: Path, aio: asyncio.Runner) -> None:
+    """Its links and log stay; its global dedup markers go (they name no customer)."""
+    conn = sqlite3.connect(path)
+    for statement in schema._V1.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    conn.execute("INSERT INTO identities VALUES ('email', 'a@x', 'c1')")
+    conn.execute("INSERT INTO log(customer_id, payload) VALUES ('c1', x'01')")
+    conn.execute("INSERT INTO seen VALUES ('e1', 1e12)")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    store = EmbeddedStore(path)
+    try:
+        assert aio.run(store.resolve("email", "a@x")) == "c1"
+        assert [(c, p) for _, c, p in aio.run(store.read_log(None, 10))] == [("c1", b"\x01")]
+        assert aio.run(store.ingest([StoredEvent("e1", "c1", b"p")])).accepted == ("e1",)
+        assert aio.run(store.erase_customer("c1", 1.0)).removed["identities"] == 1
+    finally:
+        aio.run(store.close())
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION == 3
+    conn.close()
 
 
 def test_refuses_foreign_files(path: Path, tmp_path: Path) -> None:
@@ -175,6 +200,29 @@ def test_failed_commit_rolls_back_and_releases_the_lock(path: Path, aio: asyncio
     aio.run(other.close())
 
 
+def test_an_erased_customer_leaves_no_bytes_in_the_file(path: Path, aio: asyncio.Runner) -> None:
+    """Deleted rows are overwritten and the write-ahead log checkpointed: the file itself
+    (not just its tables) holds nothing of the customer, while the store stays open."""
+    store = EmbeddedStore(path)
+    try:
+        aio.run(store.begin_version("v1"))
+        aio.run(store.put_customers("v1", [("SECRET-C", b"SECRET-BATCH"), ("other", b"o")]))
+        aio.run(store.finish_version("v1", {}))
+        link = IdentityLink("email", "SECRET-MAIL", "anon:email:SECRET-MAIL")
+        aio.run(store.ingest([StoredEvent(f"e{n}", "SECRET-C", b"SECRET-EV", link)
+                              for n in range(50)]))  # fmt: skip
+        aio.run(store.ingest([StoredEvent(f"o{n}", "other", b"x" * 100) for n in range(300)]))
+        aio.run(store.remember_decision("d1", "SECRET-C", b"SECRET-DECISION"))
+        aio.run(store.set_consent("SECRET-C", {"email": False}, b"SECRET-CONSENT"))
+        files = [path, path.with_name(path.name + "-wal")]
+        assert any(b"SECRET" in f.read_bytes() for f in files if f.exists())
+        aio.run(store.erase_customer("SECRET-C", 1.0))
+        assert [f.name for f in files if f.exists() and b"SECRET" in f.read_bytes()] == []
+        assert aio.run(store.fetch_customer("v1", "other")).batch == b"o"
+    finally:
+        aio.run(store.close())
+
+
 def test_a_version_1_file_gains_the_decision_log_tables(path: Path, aio: asyncio.Runner) -> None:
     aio.run(EmbeddedStore(path).close())
     conn = sqlite3.connect(path)  # make it what an older omnioffer wrote
@@ -190,5 +238,5 @@ def test_a_version_1_file_gains_the_decision_log_tables(path: Path, aio: asyncio
     finally:
         aio.run(store.close())
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     conn.close()

@@ -18,7 +18,7 @@ def test_limits_are_checked() -> None:
 
 def event_keys(e: StoredEvent) -> None:
     """Every Redis key of an event, built in the order the ingest script's keys are."""
-    keys.seen(e.event_id)
+    check_id(e.event_id, "event id")  # the marker's member in keys.customer_seen
     keys.customer_events(e.customer_id)
     if e.link is not None:
         keys.identity(e.link.id_type, e.link.id_value)

@@ -7,18 +7,27 @@ A customer's keys share the Redis Cluster hash tag "{c:<id>}" (always the first
 "{...}" in the key), so one customer's batch row and events live in one slot and
 can be read in one pipeline. That is why ids must not contain braces: every id and
 version name goes through `store.checks` on its way into a key.
+
+`CUSTOMER_KEYS` lists every unversioned per-customer key by family
+(store/families.FAMILIES); with `customer_batch` (the "batch" family) that is all
+erasure has to find of a customer, and a new per-customer key is added there.
+
+Layout 2 (from 1): dedup markers, decision records, log and decision-log entries are indexed per
+customer (one sorted set, one sorted set, one list), identifiers have a reverse index,
+and the live consent overlay and the tombstones are new. A layout-1 store is not read:
+materialize into a clean database (the old `oo:1:*` keys can then be deleted).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from omnioffer.store.base import VersionInfo, VersionState
 from omnioffer.store.checks import check_id, check_id_type, check_version
 
-KEY_LAYOUT_VERSION = 1
+KEY_LAYOUT_VERSION = 2
 PREFIX = f"oo:{KEY_LAYOUT_VERSION}:"
 
 
@@ -79,14 +88,45 @@ def identity(id_type: str, id_value: str) -> str:
     return f"{PREFIX}id:{check_id_type(id_type)}:{check_id(id_value, 'identifier value')}"
 
 
-def seen(event_id: str) -> str:
-    """Idempotency marker of an ingested event (expires after dedup_ttl_s)."""
-    return f"{PREFIX}seen:{check_id(event_id, 'event id')}"
+def identity_member(id_type: str, id_value: str) -> str:
+    """An identifier as a member of customer_identities ("type:value"; types have no ':')."""
+    return f"{check_id_type(id_type)}:{check_id(id_value, 'identifier value')}"
+
+
+def customer_identities(customer_id: str) -> str:
+    """Set of identity_member: the identifiers linked to the customer (reverse index)."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:ids"
+
+
+def customer_seen(customer_id: str) -> str:
+    """Sorted set event id -> expiry (epoch s): the idempotency markers of the customer's
+    events (event ids are scoped per customer); the key expires with its newest marker."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:seen"
 
 
 def log() -> str:
     """Stream: the durable event log (fields c=customer id, p=payload)."""
     return f"{PREFIX}log"
+
+
+def customer_log(customer_id: str) -> str:
+    """List of the customer's log entry ids, oldest first (pruned of trimmed ones)."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:log"
+
+
+def customer_consent(customer_id: str) -> str:
+    """Hash channel -> "1" | "0": the live consent overlay (never expires)."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:consent"
+
+
+def customer_decisions(customer_id: str) -> str:
+    """Sorted set decision id -> expiry (epoch s): the customer's decision records."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:dids"
+
+
+def tombstones() -> str:
+    """Hash digest -> erased_at (epoch s): one per erased id (contracts/erasure.py)."""
+    return f"{PREFIX}erased"
 
 
 def customer_last_decision(customer_id: str) -> str:
@@ -117,3 +157,23 @@ def customer_first_touch(customer_id: str) -> str:
 def experiments() -> str:
     """Hash {sum: checksum, blob: JSON} of the stored experiment definitions."""
     return f"{PREFIX}experiments"
+
+
+def customer_decision_log(customer_id: str) -> str:
+    """List of the customer's decision-log entry ids, oldest first (for erasure)."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:dlog"
+
+
+# Every unversioned key of one customer (or anonymous pseudo-id), by family; the
+# "batch" family is customer_batch under each version. Erasure deletes all of them.
+CUSTOMER_KEYS: Mapping[str, Callable[[str], str]] = {
+    "events": customer_events,
+    "dedup": customer_seen,
+    "last_decision": customer_last_decision,
+    "decisions": customer_decisions,
+    "consent": customer_consent,
+    "log": customer_log,
+    "first_touch": customer_first_touch,
+    "decision_log": customer_decision_log,
+    "identities": customer_identities,
+}

@@ -16,10 +16,12 @@ from contextlib import AbstractAsyncContextManager
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
 
 from omnioffer.store.base import (
     SERVED,
     CustomerRecord,
+    Erasure,
     IngestResult,
     RecordedDecision,
     StoredEvent,
@@ -27,16 +29,20 @@ from omnioffer.store.base import (
     StoreLimits,
     VersionInfo,
 )
-from omnioffer.store.checks import check_id, check_limits, check_version
+from omnioffer.store.checks import check_consent, check_id, check_limits, check_version
 from omnioffer.store.redis import keys
+from omnioffer.store.redis.erase import erase_customer
 from omnioffer.store.redis.errors import redact_url, translate_errors
 from omnioffer.store.redis.round_trips import RoundTrips
 from omnioffer.store.redis.scripts import (
     ACTIVATE,
     BEGIN,
+    CONSENT,
     DROP,
     INGEST,
+    LOG_DECISION,
     PUT_EXPERIMENTS,
+    UNLINK,
     ingest_call,
 )
 from omnioffer.store.redis.versions import delete_matching, read_versions, require_loading
@@ -101,7 +107,10 @@ class RedisStore:
         self._activate = self._r.register_script(ACTIVATE)
         self._begin = self._r.register_script(BEGIN)
         self._drop = self._r.register_script(DROP)
+        self._consent = self._r.register_script(CONSENT)
+        self._unlink = self._r.register_script(UNLINK)
         self._put_experiments = self._r.register_script(PUT_EXPERIMENTS)
+        self._log_decision = self._r.register_script(LOG_DECISION)
         client = ClientOptions(max_connections, socket_timeout, socket_connect_timeout)
         self._round_trip = RoundTrips(self._r, wire_options(url, client) if wire else None)
 
@@ -209,14 +218,15 @@ class RedisStore:
     # --- per request -------------------------------------------------------------
     async def fetch_customer(self, version: str, customer_id: str) -> CustomerRecord:
         async with self._guard("fetch_customer"):
-            batch, events, last, touch = await self._round_trip(
+            batch, events, last, consent, touch = await self._round_trip(
                 ("GET", keys.customer_batch(version, customer_id)),
                 ("LRANGE", keys.customer_events(customer_id), 0, -1),
                 ("GET", keys.customer_last_decision(customer_id)),
+                ("HGETALL", keys.customer_consent(customer_id)),
                 ("GET", keys.customer_first_touch(customer_id)),
             )
         return CustomerRecord(batch=batch, events=list(events), last_decision=last,
-                              first_touch=touch)  # fmt: skip
+                              consent=_consent(consent), first_touch=touch)  # fmt: skip
 
     async def resolve(self, id_type: str, id_value: str) -> str | None:
         async with self._guard("resolve"):
@@ -224,22 +234,30 @@ class RedisStore:
         return None if raw is None else _text(raw)
 
     async def put_identities(self, rows: Sequence[tuple[str, str, str]]) -> None:
-        """One MSET (later rows win, as with a SET each)."""
+        """One MSET (later rows win, as with a SET each), and each identifier added to
+        its customer's reverse index (which erasure reads), in one pipeline."""
         links = {
             keys.identity(id_type, id_value): check_id(customer_id, "customer id")
             for id_type, id_value, customer_id in rows
         }
         if not links:
             return
+        members: dict[str, list[str]] = {}
+        for id_type, id_value, customer_id in rows:
+            members.setdefault(customer_id, []).append(keys.identity_member(id_type, id_value))
+        pipe = self._r.pipeline(transaction=False)
+        pipe.mset(links)
+        for customer_id, owned in members.items():
+            pipe.sadd(keys.customer_identities(customer_id), *owned)
         async with self._guard("put_identities"):
-            await self._r.mset(links)
+            await pipe.execute()
 
     # --- real-time writes --------------------------------------------------------
     async def ingest(self, events: Sequence[StoredEvent]) -> IngestResult:
         """The whole batch is one Lua call: atomic, and one round trip."""
         if not events:
             return IngestResult(accepted=(), duplicates=())
-        script_keys, args = ingest_call(events, self.limits, self.log_max_len)
+        script_keys, args = ingest_call(events, self.limits, time.time(), self.log_max_len)
         async with self._guard("ingest"):
             flags = await self._ingest(keys=script_keys, args=args)
         accepted = tuple(e.event_id for e, f in zip(events, flags, strict=True) if f == 1)
@@ -287,45 +305,69 @@ class RedisStore:
             await self._round_trip(*commands)
 
     async def remember_decision(self, decision_id: str, customer_id: str, payload: bytes) -> None:
-        key, ttl = keys.decision(decision_id), self.limits.decision_ttl_s
-        cid = check_id(customer_id, "customer id")
+        """The record, the customer's last decision, and the record's id in the
+        customer's index (pruned of expired ids), for erasure: one round trip."""
+        ttl, cid = self.limits.decision_ttl_s, check_id(customer_id, "customer id")
+        commands = self._remember(decision_id, cid, payload, ttl, time.time())
         async with self._guard("remember_decision"):  # two hash slots: no MULTI on a cluster
-            await self._round_trip(*self._remember(key, cid, payload, ttl))
+            await self._round_trip(*commands)
 
     @staticmethod
-    def _remember(key: str, cid: str, payload: bytes, ttl: int) -> list[Command]:
+    def _remember(
+        decision_id: str, cid: str, payload: bytes, ttl: int, now: float
+    ) -> list[Command]:
+        key, index = keys.decision(decision_id), keys.customer_decisions(cid)
         return [
             ("HSET", key, "c", cid, "p", payload),
             ("EXPIRE", key, ttl),
             ("SET", keys.customer_last_decision(cid), payload, "EX", ttl),
+            ("ZADD", index, repr(now + ttl), decision_id),
+            ("ZREMRANGEBYSCORE", index, "-inf", repr(now)),
+            ("EXPIRE", index, ttl),
         ]
 
     def _xadd(self, cid: str, logged: bytes) -> Command:
+        """A decision-log entry; a customer's is indexed under it too (LOG_DECISION)."""
+        if cid:
+            sha, keep = self._log_decision.sha, self.limits.max_events_per_customer
+            return ("EVALSHA", sha, 2, keys.decision_log(), keys.customer_decision_log(cid),
+                    cid, logged, self.log_max_len or 0, keep)  # fmt: skip
         trim: tuple[str | int, ...] = ()
         if self.log_max_len is not None:
             trim = ("MAXLEN", "~", self.log_max_len)
         return ("XADD", keys.decision_log(), *trim, "*", "c", cid, "p", logged)
+
+    async def _logging_round_trip(self, commands: list[Command]) -> None:
+        """A round trip with decision-log entries in it: a Redis that does not know the
+        script yet (a restart, a failover) answers NOSCRIPT before running it; load it
+        and send the round trip again (its other commands are idempotent)."""
+        try:
+            await self._round_trip(*commands)
+        except NoScriptError:
+            await self._r.script_load(LOG_DECISION)
+            await self._round_trip(*commands)
 
     async def record_decision(self, decision: RecordedDecision) -> None:
         """One round trip, no MULTI (the keys live in several hash slots on a cluster)."""
         cid = "" if decision.customer_id is None else check_id(decision.customer_id)
         commands: list[Command] = []
         if decision.payload is not None and cid:
-            key = keys.decision(decision.decision_id)
-            commands += self._remember(key, cid, decision.payload, self.limits.decision_ttl_s)
+            ttl = self.limits.decision_ttl_s
+            commands += self._remember(decision.decision_id, cid, decision.payload, ttl,
+                                       time.time())  # fmt: skip
         if decision.first_touch is not None and cid:
             commands.append(("SET", keys.customer_first_touch(cid), decision.first_touch, "NX"))
         if decision.logged is not None:
             commands.append(self._xadd(cid, decision.logged))
         if commands:
             async with self._guard("record_decision"):
-                await self._round_trip(*commands)
+                await self._logging_round_trip(commands)
 
     async def log_decisions(self, records: Sequence[tuple[str, bytes]]) -> None:
         commands = [self._xadd(check_id(c) if c else "", p) for c, p in records]
         if commands:
             async with self._guard("log_decisions"):
-                await self._round_trip(*commands)
+                await self._logging_round_trip(commands)
 
     async def read_decisions(self, after: str | None, limit: int) -> list[tuple[str, bytes]]:
         if limit <= 0:
@@ -365,3 +407,37 @@ class RedisStore:
         if customer is None or payload is None:
             return None
         return _text(customer), _blob(payload)
+
+    # --- privacy -----------------------------------------------------------------
+    async def set_consent(
+        self, customer_id: str, consent: Mapping[str, bool], payload: bytes
+    ) -> dict[str, bool]:
+        """One Lua call: the overlay, the log entry and its index entry together."""
+        pairs = [x for ch, ok in check_consent(customer_id, consent) for x in (ch, int(ok))]
+        cid = customer_id
+        script_keys = [keys.customer_consent(cid), keys.log(), keys.customer_log(cid)]
+        async with self._guard("set_consent"):
+            keep = self.limits.max_events_per_customer
+            overlay = await self._consent(
+                keys=script_keys, args=[cid, payload, self.log_max_len or 0, keep, *pairs]
+            )
+        return _consent(overlay)
+
+    async def erase_customer(self, customer_id: str, erased_at: float) -> Erasure:
+        async with self._guard("erase_customer"):
+            return await erase_customer(self._r, self._unlink, customer_id, erased_at)
+
+    async def tombstones(self) -> dict[str, float]:
+        async with self._guard("tombstones"):
+            raw = await self._r.hgetall(keys.tombstones())
+        return {_text(k): float(v) for k, v in raw.items()}
+
+
+def _consent(reply: object) -> dict[str, bool]:
+    """An overlay hash as HGETALL answers it (a flat list in RESP2, a map in RESP3)."""
+    if isinstance(reply, dict):
+        items = list(reply.items())
+    else:
+        flat = list(reply) if isinstance(reply, list | tuple) else []
+        items = list(zip(flat[::2], flat[1::2], strict=True))
+    return {_text(k): _text(v) == "1" for k, v in items}

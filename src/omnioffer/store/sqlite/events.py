@@ -12,12 +12,13 @@ from omnioffer.store.base import IdentityLink, StoredEvent, StoreLimits
 from omnioffer.store.sqlite.expiry import live_events
 
 
-def mark_seen(conn: sqlite3.Connection, event_id: str, now: float, limits: StoreLimits) -> bool:
-    """True when the id is new (or its marker expired); the marker is set either way."""
+def mark_seen(conn: sqlite3.Connection, e: StoredEvent, now: float, limits: StoreLimits) -> bool:
+    """True when the id is new for its customer (or its marker expired); the marker is
+    set either way."""
     cur = conn.execute(
-        "INSERT INTO seen VALUES (?, ?) ON CONFLICT(event_id) "
+        "INSERT INTO seen VALUES (?, ?, ?) ON CONFLICT(customer_id, event_id) "
         "DO UPDATE SET expires = excluded.expires WHERE seen.expires <= ?",
-        (event_id, now + limits.dedup_ttl_s, now),
+        (e.customer_id, e.event_id, now + limits.dedup_ttl_s, now),
     )
     return cur.rowcount > 0
 
@@ -25,7 +26,8 @@ def mark_seen(conn: sqlite3.Connection, event_id: str, now: float, limits: Store
 def apply_link(
     conn: sqlite3.Connection, cid: str, link: IdentityLink, now: float, limits: StoreLimits
 ) -> None:
-    """Bind the identifier, then move the anonymous id's live events over, oldest first."""
+    """Bind the identifier, then move the anonymous id's live events over, oldest first,
+    and its dedup markers (the later expiry wins)."""
     conn.execute(
         "INSERT OR REPLACE INTO identities VALUES (?, ?, ?)",
         (link.id_type, link.id_value, cid),
@@ -38,6 +40,13 @@ def apply_link(
         [(cid, p, now + limits.events_ttl_s) for p in moved],
     )
     conn.execute("DELETE FROM events WHERE customer_id = ?", (link.anonymous_id,))
+    conn.execute(
+        "INSERT INTO seen SELECT ?, event_id, expires FROM seen WHERE customer_id = ? "
+        "ON CONFLICT(customer_id, event_id) DO UPDATE SET expires = "
+        "max(seen.expires, excluded.expires)",
+        (cid, link.anonymous_id),
+    )
+    conn.execute("DELETE FROM seen WHERE customer_id = ?", (link.anonymous_id,))
     conn.execute(  # first touch: the anonymous id's record, unless the customer has one
         "INSERT OR IGNORE INTO first_touch SELECT ?, payload FROM first_touch "
         "WHERE customer_id = ?",

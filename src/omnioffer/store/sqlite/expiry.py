@@ -38,10 +38,13 @@ def forget_if_expired(conn: sqlite3.Connection, customer_id: str, now: float) ->
 
 def purge(conn: sqlite3.Connection, now: float) -> None:
     """Delete a bounded number of expired rows (reads ignore them anyway)."""
-    for table, key in (("seen", "event_id"), ("decisions", "id")):
+    for table, key, columns in (
+        ("seen", "(customer_id, event_id)", "customer_id, event_id"),
+        ("decisions", "id", "id"),
+    ):
         conn.execute(
             f"DELETE FROM {table} WHERE {key} IN "  # constant names only
-            f"(SELECT {key} FROM {table} WHERE expires <= ? LIMIT ?)",
+            f"(SELECT {columns} FROM {table} WHERE expires <= ? LIMIT ?)",
             (now, PURGE_ROWS),
         )
     stale = conn.execute(

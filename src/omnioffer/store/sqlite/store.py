@@ -19,6 +19,7 @@ from typing import Any
 from omnioffer.store.base import (
     SERVED,
     CustomerRecord,
+    Erasure,
     IngestResult,
     RecordedDecision,
     StoredEvent,
@@ -27,15 +28,23 @@ from omnioffer.store.base import (
     StoreUnavailable,
     VersionInfo,
 )
-from omnioffer.store.checks import check_event, check_id, check_id_type, check_limits, check_version
+from omnioffer.store.checks import (
+    check_consent,
+    check_event,
+    check_id,
+    check_id_type,
+    check_limits,
+    check_version,
+)
+from omnioffer.store.sqlite import erase, versions
 from omnioffer.store.sqlite import events as sqlite_events
-from omnioffer.store.sqlite import versions
 from omnioffer.store.sqlite.expiry import forget_if_expired, live_events, purge
 from omnioffer.store.sqlite.schema import SCHEMA_VERSION, configure, ensure_schema
 
 __all__ = ["SCHEMA_VERSION", "EmbeddedStore"]
 
 _PURGE_EVERY = 64  # write calls between opportunistic purges of expired rows
+SCRUB_WAIT_MS = 200  # how long an erasure's checkpoint waits for other connections
 
 
 class EmbeddedStore:
@@ -193,6 +202,7 @@ class EmbeddedStore:
                 "SELECT payload FROM last_decisions WHERE customer_id = ? AND expires > ?",
                 (customer_id, now),
             ).fetchone()
+            consent = _overlay(self._conn, customer_id)
             touch = self._conn.execute(
                 "SELECT payload FROM first_touch WHERE customer_id = ?", (customer_id,)
             ).fetchone()
@@ -200,6 +210,7 @@ class EmbeddedStore:
             batch=None if batch is None else bytes(batch[0]),
             events=events,
             last_decision=None if last is None else bytes(last[0]),
+            consent=consent,
             first_touch=None if touch is None else bytes(touch[0]),
         )
 
@@ -228,7 +239,7 @@ class EmbeddedStore:
         with self._write("ingest") as conn:
             touched: set[str] = set()
             for e in events:
-                if not sqlite_events.mark_seen(conn, e.event_id, now, self.limits):
+                if not sqlite_events.mark_seen(conn, e, now, self.limits):
                     dupes.append(e.event_id)
                     continue
                 forget_if_expired(conn, e.customer_id, now)
@@ -347,6 +358,51 @@ class EmbeddedStore:
             (check_id(decision_id, "decision id"), self._clock()),
         )
         return (str(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+    # --- privacy -----------------------------------------------------------------
+    async def set_consent(
+        self, customer_id: str, consent: Mapping[str, bool], payload: bytes
+    ) -> dict[str, bool]:
+        cid = customer_id
+        rows = [(cid, ch, int(ok)) for ch, ok in check_consent(cid, consent)]
+        with self._write("set_consent") as conn:
+            conn.executemany("INSERT OR REPLACE INTO consents VALUES (?, ?, ?)", rows)
+            conn.execute("INSERT INTO log(customer_id, payload) VALUES (?, ?)",
+                         (cid, bytes(payload)))  # fmt: skip
+            return _overlay(conn, cid)
+
+    async def erase_customer(self, customer_id: str, erased_at: float) -> Erasure:
+        """One transaction, with deleted rows overwritten; then a checkpoint, so the
+        write-ahead log's copies of the old pages go too (best effort: it waits at most
+        SCRUB_WAIT_MS for other connections, else a later checkpoint finishes it)."""
+        check_id(customer_id, "customer id")
+        with self._guard("erase_customer"):
+            self._conn.execute("PRAGMA secure_delete = ON")
+            try:
+                with self._write("erase_customer") as conn:
+                    done = erase.erase_customer(conn, customer_id, erased_at)
+            finally:
+                self._conn.execute("PRAGMA secure_delete = OFF")
+        try:
+            self._conn.execute(f"PRAGMA busy_timeout = {SCRUB_WAIT_MS}")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.DatabaseError:  # busy: the erasure itself is committed
+            pass
+        finally:
+            configure(self._conn)
+        return done
+
+    async def tombstones(self) -> dict[str, float]:
+        rows = self._read("SELECT digest, erased_at FROM tombstones")
+        return {str(d): float(t) for d, t in rows}
+
+
+def _overlay(conn: sqlite3.Connection, customer_id: str) -> dict[str, bool]:
+    rows = conn.execute(
+        "SELECT channel, granted FROM consents WHERE customer_id = ? ORDER BY channel",
+        (customer_id,),
+    ).fetchall()
+    return {str(channel): bool(granted) for channel, granted in rows}
 
 
 def _log_seq(entry_id: str) -> int:

@@ -36,31 +36,36 @@ def test_crc16_reference_values() -> None:
 
 
 def test_golden_key_strings() -> None:
-    assert keys.KEY_LAYOUT_VERSION == 1
-    assert keys.PREFIX == "oo:1:"
-    assert keys.active() == "oo:1:active"
-    assert keys.versions() == "oo:1:versions"
-    assert keys.version_state("v1") == "oo:1:m:v1:state"
-    assert keys.version_pattern("v1") == "oo:1:m:v1:*"
-    assert keys.global_blob("2026-11.a_b", "vocab") == "oo:1:m:2026-11.a_b:g:vocab"
-    assert keys.customer_batch("v1", "c42") == "oo:1:m:v1:{c:c42}:f"
-    assert keys.customer_events("c42") == "oo:1:{c:c42}:ev"
-    assert keys.identity("email", "a@x.org") == "oo:1:id:email:a@x.org"
-    assert keys.seen("evt-1") == "oo:1:seen:evt-1"
-    assert keys.log() == "oo:1:log"
-    assert keys.decision("d-1") == "oo:1:d:d-1"
-    assert keys.customer_last_decision("c42") == "oo:1:{c:c42}:ld"
-    assert keys.counters("offer-9") == "oo:1:ctr:offer-9"
+    assert keys.KEY_LAYOUT_VERSION == 2
+    assert keys.PREFIX == "oo:2:"
+    assert keys.active() == "oo:2:active"
+    assert keys.versions() == "oo:2:versions"
+    assert keys.version_state("v1") == "oo:2:m:v1:state"
+    assert keys.version_pattern("v1") == "oo:2:m:v1:*"
+    assert keys.global_blob("2026-11.a_b", "vocab") == "oo:2:m:2026-11.a_b:g:vocab"
+    assert keys.customer_batch("v1", "c42") == "oo:2:m:v1:{c:c42}:f"
+    assert keys.customer_events("c42") == "oo:2:{c:c42}:ev"
+    assert keys.identity("email", "a@x.org") == "oo:2:id:email:a@x.org"
+    assert keys.customer_seen("c42") == "oo:2:{c:c42}:seen"
+    assert keys.customer_identities("c42") == "oo:2:{c:c42}:ids"
+    assert keys.identity_member("email", "a@x.org") == "email:a@x.org"
+    assert keys.customer_log("c42") == "oo:2:{c:c42}:log"
+    assert keys.customer_consent("c42") == "oo:2:{c:c42}:consent"
+    assert keys.customer_decisions("c42") == "oo:2:{c:c42}:dids"
+    assert keys.tombstones() == "oo:2:erased"
+    assert keys.log() == "oo:2:log"
+    assert keys.decision("d-1") == "oo:2:d:d-1"
+    assert keys.customer_last_decision("c42") == "oo:2:{c:c42}:ld"
+    assert keys.counters("offer-9") == "oo:2:ctr:offer-9"
 
 
 @pytest.mark.parametrize("customer_id", ["c42", "anon:abc", "ünï", "a b"])
 def test_customer_keys_share_one_slot(customer_id: str) -> None:
     batch = keys.customer_batch("v-2026.1", customer_id)
-    events = keys.customer_events(customer_id)
-    last = keys.customer_last_decision(customer_id)
-    for key in (batch, events, last):
+    every = [batch, *(key_of(customer_id) for key_of in keys.CUSTOMER_KEYS.values())]
+    for key in every:
         assert key.index("{") == key.index(f"{{c:{customer_id}}}")  # the tag comes first
-    assert slot(batch) == slot(events) == slot(last) == slot(f"{{c:{customer_id}}}")
+    assert {slot(key) for key in every} == {slot(f"{{c:{customer_id}}}")}
 
 
 @pytest.mark.parametrize("bad", ["", "a b", "v:1", "v/1", "v*", "v?", "{v}", "é", "x" * 101])
@@ -70,7 +75,7 @@ def test_bad_version_names(bad: str) -> None:
 
 
 def test_longest_version_name() -> None:
-    assert keys.global_blob("x" * 100, "g").startswith("oo:1:m:" + "x" * 100)
+    assert keys.global_blob("x" * 100, "g").startswith("oo:2:m:" + "x" * 100)
 
 
 @pytest.mark.parametrize("bad", ["", "c{1", "c}1", "{c}", "x" * 1025])
@@ -78,7 +83,8 @@ def test_bad_ids(bad: str) -> None:
     for build in (
         lambda: keys.customer_events(bad),
         lambda: keys.customer_batch("v1", bad),
-        lambda: keys.seen(bad),
+        lambda: keys.customer_seen(bad),
+        lambda: keys.customer_consent(bad),
         lambda: keys.decision(bad),
         lambda: keys.counters(bad),
         lambda: keys.identity("email", bad),
