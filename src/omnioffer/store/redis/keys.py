@@ -78,9 +78,14 @@ def customer_batch(version: str, customer_id: str) -> str:
     return f"{PREFIX}m:{check_version(version)}:{{c:{cid}}}:f"
 
 
+def _tagged(customer_id: str, suffix: str) -> str:
+    """A per-customer key: under the customer's hash tag, so it shares their slot."""
+    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:{suffix}"
+
+
 def customer_events(customer_id: str) -> str:
     """List of a customer's real-time event payloads, oldest first."""
-    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:ev"
+    return _tagged(customer_id, "ev")
 
 
 def identity(id_type: str, id_value: str) -> str:
@@ -95,13 +100,13 @@ def identity_member(id_type: str, id_value: str) -> str:
 
 def customer_identities(customer_id: str) -> str:
     """Set of identity_member: the identifiers linked to the customer (reverse index)."""
-    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:ids"
+    return _tagged(customer_id, "ids")
 
 
 def customer_seen(customer_id: str) -> str:
     """Sorted set event id -> expiry (epoch s): the idempotency markers of the customer's
     events (event ids are scoped per customer); the key expires with its newest marker."""
-    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:seen"
+    return _tagged(customer_id, "seen")
 
 
 def log() -> str:
@@ -111,17 +116,17 @@ def log() -> str:
 
 def customer_log(customer_id: str) -> str:
     """List of the customer's log entry ids, oldest first (pruned of trimmed ones)."""
-    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:log"
+    return _tagged(customer_id, "log")
 
 
 def customer_consent(customer_id: str) -> str:
     """Hash channel -> "1" | "0": the live consent overlay (never expires)."""
-    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:consent"
+    return _tagged(customer_id, "consent")
 
 
 def customer_decisions(customer_id: str) -> str:
     """Sorted set decision id -> expiry (epoch s): the customer's decision records."""
-    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:dids"
+    return _tagged(customer_id, "dids")
 
 
 def tombstones() -> str:
@@ -131,7 +136,7 @@ def tombstones() -> str:
 
 def customer_last_decision(customer_id: str) -> str:
     """The payload of the customer's latest served decision (expires)."""
-    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:ld"
+    return _tagged(customer_id, "ld")
 
 
 def decision(decision_id: str) -> str:
@@ -151,7 +156,7 @@ def decision_log() -> str:
 
 def customer_first_touch(customer_id: str) -> str:
     """The customer's sticky first-touch experiment record (no TTL; erasure deletes it)."""
-    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:ft"
+    return _tagged(customer_id, "ft")
 
 
 def experiments() -> str:
@@ -161,7 +166,7 @@ def experiments() -> str:
 
 def customer_decision_log(customer_id: str) -> str:
     """List of the customer's decision-log entry ids, oldest first (for erasure)."""
-    return f"{PREFIX}{{c:{check_id(customer_id, 'customer id')}}}:dlog"
+    return _tagged(customer_id, "dlog")
 
 
 # Every unversioned key of one customer (or anonymous pseudo-id), by family; the
